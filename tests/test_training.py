@@ -1,0 +1,111 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.settings import Settings
+from helpers.training import DivergenceError, train
+
+
+def synthetic_split(n_train=60, n_val=20, d=30, seed=0):
+    """Random images and labels in the layout of helpers.data.Split (float32 rows)."""
+    rng = np.random.default_rng(seed)
+    make = lambda n: (rng.standard_normal((n, d)).astype(np.float32), rng.integers(0, 10, n))  # noqa: E731
+    (X_train, y_train), (X_val, y_val) = make(n_train), make(n_val)
+    return SimpleNamespace(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val)
+
+
+SMALL = Settings(eta_min=1e-3, eta_max=5e-2, n_s=10, cycles=2, batch_size=8, m=12)
+
+
+def test_overfits_a_tiny_set():
+    split = synthetic_split(n_train=20)
+    settings = Settings(eta_min=1e-2, eta_max=2e-1, n_s=100, cycles=2, batch_size=10, m=50)
+    _, history = train(split, settings, [0.0], progress=False)
+    assert history["curves"]["train_accuracy"][-1] == 1.0
+    assert history["curves"]["train_loss"][-1] < history["curves"]["train_loss"][0] / 10
+
+
+def test_networks_side_by_side_equal_separate_runs():
+    split = synthetic_split()
+    settings = Settings(**{**SMALL.to_dict(), "dtype": "float64"})
+    lambdas, seeds = [0.0, 1e-3, 1e-1], [0, 0, 5]
+    stacked, history = train(split, settings, lambdas, seeds=seeds, progress=False)
+    for k, (lam, seed) in enumerate(zip(lambdas, seeds, strict=True)):
+        alone, alone_history = train(split, settings, [lam], seeds=[seed], progress=False)
+        for name, value in alone.items():
+            np.testing.assert_allclose(stacked[name][k], value[0], rtol=1e-10, atol=1e-12)
+        rows = [i for i, net in enumerate(history["curves"]["network"]) if net == k]
+        got = [history["curves"]["val_cost"][i] for i in rows]
+        np.testing.assert_allclose(got, alone_history["curves"]["val_cost"], rtol=1e-10)
+    assert not np.allclose(stacked["W1"][0], stacked["W1"][2])
+
+
+def test_history_records_about_ten_times_per_cycle_and_eta_every_step():
+    _, history = train(synthetic_split(), SMALL, [0.01], progress=False)
+    steps = history["curves"]["step"]
+    assert steps == list(range(0, 40, 2)) + [40]
+    assert history["eta"]["step"] == list(range(40))
+    assert history["eta"]["eta"][0] == pytest.approx(1e-3) and max(history["eta"]["eta"]) == 5e-2
+    assert {len(column) for column in history["curves"].values()} == {21}
+
+
+def test_training_is_deterministic_for_a_seed_and_not_across_seeds():
+    split = synthetic_split()
+    first, _ = train(split, SMALL, [0.01], progress=False)
+    again, _ = train(split, SMALL, [0.01], progress=False)
+    other, _ = train(split, Settings(**{**SMALL.to_dict(), "seed": 1}), [0.01], progress=False)
+    np.testing.assert_array_equal(first["W1"], again["W1"])
+    assert not np.allclose(first["W1"], other["W1"])
+
+
+def test_a_learning_rate_too_large_stops_with_the_step():
+    settings = Settings(eta_min=1e6, eta_max=1e7, n_s=10, batch_size=8, m=12)
+    with pytest.raises(DivergenceError, match=r"diverged at step \d+"):
+        train(synthetic_split(), settings, [0.0], progress=False)
+
+
+def test_torch_engine_matches_numpy():
+    split = synthetic_split()
+    settings = Settings(**{**SMALL.to_dict(), "dtype": "float64"})
+    expected, _ = train(split, settings, [0.0, 0.01], progress=False)
+    got, _ = train(split, settings, [0.0, 0.01], progress=False, device=torch.device("cpu"))
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"eta_min": 0.2}, "eta_min .* above eta_max"),
+        ({"n_s": 0}, "n_s must be at least 1"),
+        ({"batch_size": 2.5}, "batch_size must be an integer"),
+        ({"eta_max": -1.0}, "eta_max must be a number >= 0"),
+        ({"dtype": "float16"}, "dtype must be one of"),
+        ({"learning_rate": 0.1}, r"unknown setting\(s\) \['learning_rate'\]"),
+    ],
+)
+def test_nonsense_settings_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        Settings.from_dict({**SMALL.to_dict(), **change})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lambdas": [-0.1]}, "lambda must be a finite number >= 0"),
+        ({"lambdas": [float("nan")]}, "lambda must be a finite number >= 0"),
+        ({"lambdas": []}, "no lambda given"),
+        ({"lambdas": [0.1], "seeds": [1, 2]}, "2 seeds for 1 lambdas"),
+        ({"lambdas": [0.1], "settings": Settings(batch_size=61)}, "larger than the 60"),
+    ],
+)
+def test_bad_arguments_are_refused_before_training(kwargs, message, monkeypatch):
+    def no_training(*args, **kw):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr("helpers.training.sgd_step", no_training)
+    kwargs = {"settings": SMALL, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        train(synthetic_split(), progress=False, **kwargs)
