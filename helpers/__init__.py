@@ -1,0 +1,1 @@
+"""Importable helpers for the DD2424 Assignment 2 workbook."""
