@@ -1,0 +1,144 @@
+"""Results of the notebooks: atomic JSON files with their origin, listings, a training cache."""
+
+import hashlib
+import json
+import os
+import pickle
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+ENGINE = ("data", "download", "network", "schedule", "settings", "training", "search",
+          "gradcheck")  # modules whose source text is part of every cache key
+
+
+def resolve(path) -> Path:
+    """A path (str or Path) relative to the repository root unless it is absolute."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else ROOT / path
+
+
+def git_commit() -> str:
+    """`git rev-parse HEAD` of the repository, "-dirty" appended when tracked files changed."""
+    try:
+        run = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True,  # noqa: E731
+                                        text=True, check=True, timeout=30).stdout.strip()
+        commit = run("rev-parse", "HEAD")
+        return commit + ("-dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _plain(value):
+    """numpy scalars and arrays as JSON types (json.dump's `default`)."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in JSON")
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Call write(file) on a temporary file beside `path`, then os.replace it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def save(name: str, numbers: dict, parameters: dict, build_dir, profile: str,
+         started: float) -> Path:
+    """Write <build_dir>/<profile>/results/<name>.json atomically; return its path.
+
+    numbers: the notebook's results (JSON types or numpy); parameters: the notebook's
+    parameters; started: time.time() when the notebook started (gives "seconds").
+    """
+    record = {"notebook": name, "profile": profile, "parameters": parameters,
+              "git_commit": git_commit(), "seconds": round(time.time() - started, 2),
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **numbers}
+    text = json.dumps(record, indent=1, default=_plain).encode()
+    return _atomic_write(resolve(build_dir) / profile / "results" / f"{name}.json",
+                         lambda f: f.write(text))
+
+
+def load(name: str, build_dir, profile: str) -> dict:
+    """The results of notebook `name`; FileNotFoundError saying which notebook to run first."""
+    path = resolve(build_dir) / profile / "results" / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run notebooks/{name}.ipynb first "
+                                f"(make report PROFILE={profile} runs every notebook in order)")
+    return json.loads(path.read_text())
+
+
+def cache_key(inputs: dict, fn) -> str:
+    """sha256 of the training inputs, fn's name and the engine modules' source text."""
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=_plain).encode())
+    digest.update(f"{fn.__module__}.{fn.__qualname__}".encode())
+    for module in ENGINE:
+        source = ROOT / "helpers" / f"{module}.py"
+        digest.update(source.read_bytes() if source.is_file() else b"")
+    return digest.hexdigest()
+
+
+def cached(cache_dir, inputs: dict, fn, *args, **kwargs):
+    """fn(*args, **kwargs), computed once per cache_key(inputs, fn) and stored under cache_dir.
+
+    inputs: every value that changes fn's result (settings, lambdas, seeds, split, limit).
+    A hit loads the stored value; a miss computes it and writes it atomically (pickle).
+    cache_dir None: no cache, fn is simply called.
+    """
+    if cache_dir is None:
+        return fn(*args, **kwargs)
+    path = resolve(cache_dir) / f"{fn.__name__}-{cache_key(inputs, fn)[:20]}.pkl"
+    if path.is_file():
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    value = fn(*args, **kwargs)
+    _atomic_write(path, lambda f: pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL))
+    return value
+
+
+def accuracies(params: dict, split, lambdas, evaluate) -> dict:
+    """{"train", "val", "test"}: (N,) accuracy fractions of the N networks on each whole set.
+
+    evaluate: helpers.network.evaluate (passed in, so this module imports no engine code).
+    """
+    return {part: np.asarray(evaluate(params, getattr(split, f"X_{part}"),
+                                      getattr(split, f"y_{part}"), lambdas)["accuracy"])
+            for part in ("train", "val", "test")}
+
+
+def spread(values) -> dict:
+    """{"mean", "std", "values"} of a list of numbers (std with ddof 1; 0 for one value)."""
+    values = [float(v) for v in np.ravel(values)]
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(np.mean(values)), "std": std, "values": values}
+
+
+def accuracy_listing(accuracy: dict, steps: int) -> str:
+    """The report's accuracy listing: "Accuracy for training : 64.56% with steps 1000"."""
+    names = {"train": "training", "val": "validation", "test": "testing"}
+    return "\n".join(f"Accuracy for {names[k]} : {100 * accuracy[k]:.2f}% with steps {steps}"
+                     for k in names)
+
+
+def search_listing(rows: list) -> str:
+    """The report's search listing, one line per row: lambda, training and validation accuracy."""
+    return "\n".join(f"lambda={r['lambda']}, training accuracy={100 * r['train_accuracy']:.2f}%, "
+                     f"validation accuracy={100 * r['val_accuracy']:.2f}%" for r in rows)
+
+
+def gradient_listing(errors: dict) -> str:
+    """The report's gradient listing for one oracle: errors {W1, b1, W2, b2: max rel. error}."""
+    lines = []
+    for kind in ("W", "b"):
+        lines += [f"Relative errors in {kind}:"] + [
+            f"Layer {k}: max relative error = {errors[f'{kind}{k + 1}']:.2e}" for k in (0, 1)]
+        lines.append("")
+    return "\n".join(lines[:-1])
