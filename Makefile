@@ -33,3 +33,76 @@ data: $(STAMP) ## find CIFAR-10 (path, env CIFAR10_DIR, data/) or download and v
 
 clean: ## remove build outputs (keeps .venv and data/)
 	rm -rf build figures
+
+# ---- the report: notebooks run by papermill, exported by nbconvert ----------------------
+# make report PROFILE=name runs notebooks/*.ipynb with params/<name>.yaml into
+# build/<name>/notebooks/, then build/<name>/report.html and report.pdf. Results and the
+# training cache are in build/<name>/, figures in figures/<name>/.
+PROFILE   ?= assignment
+NOTEBOOKS := 01-gradient-check 02-clr-one-cycle 03-clr-three-cycles \
+             04-lambda-coarse-search 05-lambda-fine-search 06-best-lambda
+OUT       := build/$(PROFILE)
+EXECUTED  := $(OUT)/notebooks
+HELPERS   := $(wildcard helpers/*.py)
+PAPERMILL := $(VENV)/bin/papermill
+JUPYTER   := $(VENV)/bin/jupyter
+PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && echo yes)
+APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic fonts-dejavu
+MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
+  --HTMLExporter.mathjax_url='file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full')
+# Under make -jN (N > 1) each notebook gets one BLAS thread: two notebooks share two cores.
+ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) \
+  export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ;; esac
+
+.PHONY: report notebooks report-times pdf-tools check-data
+
+report: $(OUT)/report.html $(if $(PDF_TOOLS),$(OUT)/report.pdf) ## run every notebook of PROFILE (default assignment), then build/PROFILE/report.html and .pdf
+	@echo "report: $(OUT)/report.html$(if $(PDF_TOOLS), and $(OUT)/report.pdf)"
+	@$(if $(PDF_TOOLS),:,echo "no PDF: pandoc and xelatex are missing; run 'make pdf-tools' as root \
+	  (apt-get install $(APT_PDF)), then make report again")
+
+notebooks: $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb) ## run the six section notebooks of PROFILE (one: make build/PROFILE/notebooks/NAME.ipynb)
+
+report-times: ## seconds each executed notebook of PROFILE took, and the total
+	@$(PY) -m helpers.results $(EXECUTED)
+
+check-data: | $(STAMP)
+	@$(PY) -m helpers.data
+
+# One notebook: its parameters from the profile (unknown keys rejected), then papermill into
+# a temporary name; only a successful run is renamed to the target (a failed one is kept as
+# NAME.failed.ipynb to read the error).
+$(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STAMP) check-data
+	@mkdir -p $(EXECUTED)
+	@$(PY) -m helpers.params $(PROFILE) $* -o $(EXECUTED)/$*.yaml
+	@rm -f $(EXECUTED)/$*.failed.ipynb
+	@echo "running $* ($(PROFILE))"
+	@$(ONE_THREAD); if $(PAPERMILL) -k python3 --log-level WARNING --no-progress-bar \
+	    -f $(EXECUTED)/$*.yaml notebooks/$*.ipynb $(EXECUTED)/$*.running.ipynb \
+	    2> >(grep -v -e "over TCP without encryption" -e "^$$" >&2); then \
+	  mv -f $(EXECUTED)/$*.running.ipynb $@; \
+	else \
+	  mv -f $(EXECUTED)/$*.running.ipynb $(EXECUTED)/$*.failed.ipynb 2>/dev/null; \
+	  echo "error: notebooks/$*.ipynb failed; see $(EXECUTED)/$*.failed.ipynb" >&2; exit 1; \
+	fi
+
+$(EXECUTED)/05-lambda-fine-search.ipynb: $(EXECUTED)/04-lambda-coarse-search.ipynb
+$(EXECUTED)/06-best-lambda.ipynb: $(EXECUTED)/05-lambda-fine-search.ipynb
+$(EXECUTED)/report.ipynb: $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
+
+$(OUT)/report.html: $(EXECUTED)/report.ipynb
+	$(JUPYTER) nbconvert --log-level WARN --to html --no-input --embed-images \
+	  --CoalesceStreamsPreprocessor.enabled=True $(MATHJAX) \
+	  --output-dir $(OUT) --output report.tmp $< && mv -f $(OUT)/report.tmp.html $@
+
+$(OUT)/report.pdf: $(EXECUTED)/report.ipynb $(wildcard templates/dd2424/*)
+	$(JUPYTER) nbconvert --log-level WARN --to pdf --no-input --template dd2424 \
+	  --TemplateExporter.extra_template_basedirs=templates \
+	  --output-dir $(OUT) --output report.tmp $< && mv -f $(OUT)/report.tmp.pdf $@
+
+pdf-tools: ## install pandoc, XeLaTeX and DejaVu fonts for the PDF report (root, apt-get)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y --no-install-recommends $(APT_PDF)
+
+# make setup also installs the PDF tools where it can (root with apt-get) and they are missing.
+setup: $(if $(PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools))

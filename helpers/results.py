@@ -142,3 +142,22 @@ def gradient_listing(errors: dict) -> str:
             f"Layer {k}: max relative error = {errors[f'{kind}{k + 1}']:.2e}" for k in (0, 1)]
         lines.append("")
     return "\n".join(lines[:-1])
+
+
+def times(folder) -> dict:
+    """{notebook name: seconds} from the papermill metadata of the executed notebooks in folder."""
+    found = {}
+    for path in sorted(resolve(folder).glob("*.ipynb")):
+        meta = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
+        if meta.get("duration") is not None and path.stem.count(".") == 0:
+            found[path.stem] = float(meta["duration"])
+    return found
+
+
+if __name__ == "__main__":  # python -m helpers.results build/<profile>/notebooks
+    import sys
+
+    seconds = times(sys.argv[1] if len(sys.argv) > 1 else "build/assignment/notebooks")
+    for name, value in seconds.items():
+        print(f"{name:<26} {value:7.1f} s")
+    print(f"{'total (one after another)':<26} {sum(seconds.values()):7.1f} s")

@@ -1,0 +1,84 @@
+"""Figures: the right axes and lines, and files written atomically."""
+
+import matplotlib
+import pytest
+
+from helpers import plots
+
+
+def history(networks=2, records=4, steps=40):
+    """A history in train()'s layout: `records` rows per network, eta at every step."""
+    curves = {c: [] for c in ("step", "network", "lambda", "seed")}
+    for r in range(records):
+        for k in range(networks):
+            curves["step"].append(r * steps // (records - 1))
+            curves["network"].append(k)
+            curves["lambda"].append(0.01)
+            curves["seed"].append(k)
+            for part in ("train", "val"):
+                for name in plots.PANELS:
+                    curves.setdefault(f"{part}_{name}", []).append(1.0 / (r + 1) + k)
+    eta = {"step": list(range(steps + 1)), "eta": [1e-5 + 1e-3 * t for t in range(steps + 1)]}
+    return {"curves": curves, "eta": eta}
+
+
+def test_curves_three_panels_two_lines_each():
+    fig = plots.curves(history(), network=1)
+    assert len(fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes] == list(plots.PANELS)
+    for ax in fig.axes:
+        assert len(ax.get_lines()) == 2
+        assert list(ax.get_lines()[0].get_xdata()) == [0, 13, 26, 40]
+    assert fig.axes[2].get_lines()[1].get_ydata()[0] == pytest.approx(200.0)  # percent
+
+
+def test_curves_unknown_network_is_an_error():
+    with pytest.raises(ValueError, match="no network 5"):
+        plots.curves(history(networks=2), network=5)
+
+
+def test_learning_rate_one_line_over_every_step():
+    fig = plots.learning_rate(history(steps=40))
+    (ax,) = fig.axes
+    (line,) = ax.get_lines()
+    assert len(line.get_xdata()) == 41
+
+
+def test_accuracy_vs_lambda_log_axis_and_best_marked():
+    rows = [{"lambda": 10.0**-k, "train_accuracy": 0.5, "val_accuracy": 0.4 + k / 100}
+            for k in range(5, 0, -1)]
+    fig = plots.accuracy_vs_lambda(rows, best=rows[:1])
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log"
+    assert len(ax.get_lines()) == 2
+    assert list(ax.get_lines()[0].get_xdata()) == sorted(r["lambda"] for r in rows)
+    assert len(ax.collections) == 1
+
+
+def test_figures_are_not_left_open_in_pyplot():
+    import matplotlib.pyplot as plt
+
+    before = len(plt.get_fignums())
+    plots.curves(history())
+    assert len(plt.get_fignums()) == before
+
+
+def test_save_writes_png_and_pdf(tmp_path):
+    paths = plots.save(plots.learning_rate(history()), tmp_path / "sub" / "fig2-eta")
+    assert [p.name for p in paths] == ["fig2-eta.png", "fig2-eta.pdf"]
+    assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["fig2-eta.pdf", "fig2-eta.png"]
+
+
+def test_save_failure_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
+    fig = plots.learning_rate(history())
+
+    def broken(self, fname, **kwargs):
+        with open(fname, "wb") as f:
+            f.write(b"half a figure")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken)
+    with pytest.raises(OSError, match="disk full"):
+        plots.save(fig, tmp_path / "fig1")
+    assert list(tmp_path.iterdir()) == []
