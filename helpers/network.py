@@ -43,11 +43,17 @@ def init_params(d: int, m: int, seeds, dtype=np.float32) -> dict:
     }
 
 
-def scores(params: dict, X):
-    """Class scores s and hidden activations h for a batch X (n, d): (N, K, n), (N, m, n)."""
+def scores(params: dict, X, w1_scale=None):
+    """Class scores s and hidden activations h for a batch X (n, d): (N, K, n), (N, m, n).
+
+    w1_scale: optional (N, 1, 1); then network k's W1 is w1_scale[k] * params["W1"][k].
+    """
     W1 = params["W1"]
     N, m, d = W1.shape
-    S1 = (W1.reshape(N * m, d) @ X.T).reshape(N, m, -1) + params["b1"]
+    S1 = (W1.reshape(N * m, d) @ X.T).reshape(N, m, -1)
+    if w1_scale is not None:
+        S1 *= w1_scale
+    S1 += params["b1"]
     H = S1.clip(min=0)
     return params["W2"] @ H + params["b2"], H
 
@@ -58,10 +64,21 @@ def softmax(S):
     return E / E.sum(axis=-2, keepdims=True)
 
 
-def forward(params: dict, X):
+def forward(params: dict, X, w1_scale=None):
     """Probabilities P (N, K, n) and the hidden activations H (N, m, n) that backward needs."""
-    S, H = scores(params, X)
+    S, H = scores(params, X, w1_scale)
     return softmax(S), H
+
+
+def deltas(params: dict, y, P, H, scale: float = 1.0):
+    """`scale` times the gradients of the mean loss with respect to s and s1, (N, K, n), (N, m, n).
+
+    G = (P - Y) / n and G1 = (W2^T G) * 1[H > 0], for labels y (n,) and P, H from forward.
+    """
+    n = P.shape[-1]
+    G = P * (scale / n)
+    G[:, y, xp(G).arange(n)] -= scale / n
+    return G, (params["W2"].mT @ G) * (H > 0)
 
 
 def backward(params: dict, X, y, P, H, scale: float = 1.0, out=None) -> dict:
@@ -73,17 +90,26 @@ def backward(params: dict, X, y, P, H, scale: float = 1.0, out=None) -> dict:
       G = (P - Y) / n, dW2 = G H^T, db2 = G 1, G1 = (W2^T G) * 1[H > 0], dW1 = G1 X^T, db1 = G1 1.
     """
     N, m, d = params["W1"].shape
-    n = X.shape[0]
-    G = P * (scale / n)
-    G[:, y, xp(G).arange(n)] -= scale / n
-    G1 = (params["W2"].mT @ G) * (H > 0)
-    dW1 = xp(G).matmul(G1.reshape(N * m, n), X, out=None if out is None else out.reshape(N * m, d))
+    G, G1 = deltas(params, y, P, H, scale)
+    dW1 = xp(G).matmul(G1.reshape(N * m, -1), X, out=None if out is None else out.reshape(N * m, d))
     return {
         "W1": dW1.reshape(N, m, d),
         "b1": G1.sum(axis=-1, keepdims=True),
         "W2": G @ H.mT,
         "b2": G.sum(axis=-1, keepdims=True),
     }
+
+
+def add_product(C, A, B, buffer=None) -> None:
+    """C += A @ B in place, for 2-D C (r, c), A (r, k), B (k, c).
+
+    torch: one fused product-and-add (addmm_), a single pass over C. numpy has no such call:
+    the product goes to `buffer` (like C, or None to allocate), then one add.
+    """
+    if xp(C) is np:
+        C += np.matmul(A, B, out=buffer)
+    else:
+        C.addmm_(A, B)
 
 
 def gradients(params: dict, X, y, lambdas) -> dict:

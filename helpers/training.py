@@ -3,7 +3,7 @@
 import numpy as np
 from tqdm import tqdm
 
-from helpers.network import backward, evaluate, forward, init_params, xp
+from helpers.network import add_product, deltas, evaluate, forward, init_params, xp
 from helpers.schedule import schedule
 from helpers.settings import Settings, check_lambdas
 
@@ -14,24 +14,35 @@ class DivergenceError(FloatingPointError):
     """A value turned NaN or infinite during training."""
 
 
-def sgd_step(params: dict, X, y, lam, eta: float, buffer=None) -> None:
+def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None) -> None:
     """One update of every network on the batch X (n, d), y (n,), in place.
 
     W <- W - eta (dJ/dW) = (1 - 2 eta lambda) W - eta dL/dW; biases are not regularised.
     lam: (N, 1, 1) per-network lambdas; buffer: optional (N, m, d) scratch for dL/dW1.
+    w1_scale: optional (N, 1, 1), updated in place, with W1 = w1_scale * params["W1"]: the
+    decay then multiplies one number per network instead of every entry of W1.
     Raises DivergenceError when a probability turns NaN or infinite.
     """
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
-        P, H = forward(params, X)
-    step = backward(params, X, y, P, H, scale=-eta, out=buffer)
-    bad = ~xp(P).isfinite(step["b2"]).all(axis=(1, 2))
+        P, H = forward(params, X, w1_scale)
+    G, G1 = deltas(params, y, P, H, scale=-eta)
+    db2 = G.sum(axis=-1, keepdims=True)
+    bad = ~xp(P).isfinite(db2).all(axis=(1, 2))
     if bad.any():
         raise DivergenceError(np.flatnonzero(np.asarray(bad.tolist())).tolist())
+    params["b1"] += G1.sum(axis=-1, keepdims=True)
+    params["b2"] += db2
     decay = 1 - 2 * eta * lam
-    for name in ("W1", "W2"):
-        params[name] *= decay
-    for name in params:
-        params[name] += step[name]
+    params["W2"] *= decay
+    params["W2"] += G @ H.mT
+    if w1_scale is None:
+        params["W1"] *= decay
+    else:
+        w1_scale *= decay
+        G1 = G1 / w1_scale  # the step of W1 is w1_scale times the step of params["W1"]
+    N, m, d = params["W1"].shape
+    flat = None if buffer is None else buffer.reshape(N * m, d)
+    add_product(params["W1"].reshape(N * m, d), G1.reshape(N * m, -1), X, flat)
 
 
 def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
@@ -63,9 +74,13 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
     rows = {"step": [], "network": [], "lambda": [], "seed": []}
     order = np.random.default_rng([1, settings.seed])
     per_epoch = n // settings.batch_size
-    buffer = xp(params["W1"]).empty_like(params["W1"])
+    mod = xp(params["W1"])
+    buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch adds in place
+    w1_scale = mod.ones_like(lam) if 2 * settings.eta_max * max(lambdas) < 0.5 else None
     for t in tqdm(range(settings.total_steps + 1), disable=not progress, mininterval=1,
                   desc=f"training {len(lambdas)} network(s)", unit="step"):
+        if t in record_at or (w1_scale is not None and w1_scale.min() < 1e-3):
+            _fold(params, w1_scale)
         if t in record_at:
             _record(rows, t, params, data, lam, lambdas, seeds)
         if t == settings.total_steps:
@@ -75,15 +90,26 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
         batch = perm[(t % per_epoch) * settings.batch_size :][: settings.batch_size]
         try:
             sgd_step(params, data["X_train"][batch], data["y_train"][batch], lam,
-                     float(etas[t]), buffer)
+                     float(etas[t]), buffer, w1_scale)
         except DivergenceError as err:
-            bad = [lambdas[k] for k in err.args[0]]
-            raise DivergenceError(
-                f"training diverged at step {t} (eta = {etas[t]:.3g}): a value turned NaN or "
-                f"infinite in the network(s) with lambda {bad}; lower eta_max or lambda"
-            ) from None
+            raise _diverged(err, t, etas[t], lambdas) from None
     history = {"curves": rows, "eta": {"step": list(range(len(etas))), "eta": etas.tolist()}}
     return {k: _to_numpy(v) for k, v in params.items()}, history
+
+
+def _fold(params: dict, w1_scale) -> None:
+    """Multiply the per-network scale into W1 (one pass over W1) and reset it to 1."""
+    if w1_scale is not None:
+        params["W1"] *= w1_scale
+        w1_scale[...] = 1
+
+
+def _diverged(err: DivergenceError, t: int, eta: float, lambdas: list) -> DivergenceError:
+    bad = [lambdas[k] for k in err.args[0]]
+    return DivergenceError(
+        f"training diverged at step {t} (eta = {eta:.3g}): a value turned NaN or "
+        f"infinite in the network(s) with lambda {bad}; lower eta_max or lambda"
+    )
 
 
 def _record_steps(settings: Settings, curves: bool) -> set:
