@@ -9,6 +9,8 @@ Data are stored one image per row: X has shape (n, d), the report's X transposed
 Every function here works on numpy arrays and on torch tensors (CPU or GPU) alike.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 
 K = 10  # classes
@@ -110,6 +112,23 @@ def add_product(C, A, B, buffer=None) -> None:
         C += np.matmul(A, B, out=buffer)
     else:
         C.addmm_(A, B)
+
+
+@contextmanager
+def bf16_products(on: bool = True):
+    """Within it, torch float32 matrix products on the CPU round their inputs to bfloat16 and
+    accumulate in float32 (oneDNN); tensors stay float32. Does nothing when `on` is false."""
+    if not on:
+        yield
+        return
+    import torch
+
+    matmul = torch.backends.mkldnn.matmul
+    old, matmul.fp32_precision = matmul.fp32_precision, "bf16"
+    try:
+        yield
+    finally:
+        matmul.fp32_precision = old
 
 
 def gradients(params: dict, X, y, lambdas) -> dict:
