@@ -52,7 +52,7 @@ def curves(history: dict, network: int = 0, title: str | None = None) -> Figure:
     if not rows:
         raise ValueError(f"no network {network} in the history (networks {set(table['network'])})")
     steps = np.asarray(table["step"])[rows]
-    fig, axes = _figure(8.0, 2.7, ncols=3)
+    fig, axes = _figure(6.6, 2.4, ncols=3)
     for ax, name in zip(axes, PANELS, strict=True):
         scale = 100 if name == "accuracy" else 1
         for part in ("train", "val"):
@@ -68,7 +68,7 @@ def curves(history: dict, network: int = 0, title: str | None = None) -> Figure:
 @_styled
 def learning_rate(history: dict) -> Figure:
     """The cyclical learning rate eta_t against the update step t, from history["eta"]."""
-    fig, (ax,) = _figure(5.0, 2.4)
+    fig, (ax,) = _figure(4.6, 2.0)
     ax.plot(history["eta"]["step"], history["eta"]["eta"], color=COLOURS["train"])
     ax.set(xlabel="update step", ylabel=r"learning rate $\eta_t$")
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
@@ -85,7 +85,7 @@ def accuracy_vs_lambda(rows: list, best: list | None = None) -> Figure:
     """
     rows = sorted(rows, key=lambda r: r["lambda"])
     lambdas = [r["lambda"] for r in rows]
-    fig, (ax,) = _figure(5.5, 3.0)
+    fig, (ax,) = _figure(5.2, 2.8)
     for part in ("train", "val"):
         ax.plot(lambdas, [100 * r[f"{part}_accuracy"] for r in rows], color=COLOURS[part],
                 marker="o", markersize=2.5, label=LABELS[part])

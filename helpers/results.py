@@ -13,6 +13,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 ENGINE = ("data", "download", "network", "schedule", "settings", "training", "search",
           "gradcheck")  # modules whose source text is part of every cache key
+CACHE_FORMAT = b"value+seconds v2"  # part of every cache key: change it when the format changes
 
 
 def resolve(path) -> Path:
@@ -79,29 +80,31 @@ def load(name: str, build_dir, profile: str) -> dict:
 def cache_key(inputs: dict, fn) -> str:
     """sha256 of the training inputs, fn's name and the engine modules' source text."""
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=_plain).encode())
-    digest.update(f"{fn.__module__}.{fn.__qualname__}".encode())
+    digest.update(f"{fn.__module__}.{fn.__qualname__}".encode() + CACHE_FORMAT)
     for module in ENGINE:
         source = ROOT / "helpers" / f"{module}.py"
         digest.update(source.read_bytes() if source.is_file() else b"")
     return digest.hexdigest()
 
 
-def cached(cache_dir, inputs: dict, fn, *args, **kwargs):
-    """fn(*args, **kwargs), computed once per cache_key(inputs, fn) and stored under cache_dir.
+def cached(cache_dir, inputs: dict, fn, *args, **kwargs) -> tuple:
+    """(fn(*args, **kwargs), seconds it took), computed once per cache_key(inputs, fn).
 
     inputs: every value that changes fn's result (settings, lambdas, seeds, split, limit).
-    A hit loads the stored value; a miss computes it and writes it atomically (pickle).
-    cache_dir None: no cache, fn is simply called.
+    A hit loads the stored value and its original compute time from cache_dir; a miss
+    computes it and writes both atomically (pickle). cache_dir None: no cache.
     """
-    if cache_dir is None:
-        return fn(*args, **kwargs)
-    path = resolve(cache_dir) / f"{fn.__name__}-{cache_key(inputs, fn)[:20]}.pkl"
-    if path.is_file():
+    path = None if cache_dir is None else \
+        resolve(cache_dir) / f"{fn.__name__}-{cache_key(inputs, fn)[:20]}.pkl"
+    if path is not None and path.is_file():
         with open(path, "rb") as f:
-            return pickle.load(f)
-    value = fn(*args, **kwargs)
-    _atomic_write(path, lambda f: pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL))
-    return value
+            stored = pickle.load(f)
+        return stored["value"], stored["seconds"]
+    started = time.perf_counter()
+    stored = {"value": fn(*args, **kwargs), "seconds": round(time.perf_counter() - started, 2)}
+    if path is not None:
+        _atomic_write(path, lambda f: pickle.dump(stored, f, protocol=pickle.HIGHEST_PROTOCOL))
+    return stored["value"], stored["seconds"]
 
 
 def accuracies(params: dict, split, lambdas, evaluate) -> dict:
