@@ -88,7 +88,9 @@ $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STA
 
 $(EXECUTED)/05-lambda-fine-search.ipynb: $(EXECUTED)/04-lambda-coarse-search.ipynb
 $(EXECUTED)/06-best-lambda.ipynb: $(EXECUTED)/05-lambda-fine-search.ipynb
-$(EXECUTED)/report.ipynb: $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb)
+# The coarse search first: it starts the longest chain (04 -> 05 -> 06) early under make -j.
+$(EXECUTED)/report.ipynb: $(patsubst %,$(EXECUTED)/%.ipynb,04-lambda-coarse-search \
+  $(filter-out 04-lambda-coarse-search,$(NOTEBOOKS)))
 
 $(OUT)/report.html: $(EXECUTED)/report.ipynb
 	$(JUPYTER) nbconvert --log-level WARN --to html --no-input --embed-images \
