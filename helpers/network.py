@@ -9,7 +9,9 @@ Data are stored one image per row: X has shape (n, d), the report's X transposed
 Every function here works on numpy arrays and on torch tensors (CPU or GPU) alike.
 """
 
+import ctypes
 from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 
@@ -105,13 +107,35 @@ def backward(params: dict, X, y, P, H, scale: float = 1.0, out=None) -> dict:
 def add_product(C, A, B, buffer=None) -> None:
     """C += A @ B in place, for 2-D C (r, c), A (r, k), B (k, c).
 
-    torch: one fused product-and-add (addmm_), a single pass over C. numpy has no such call:
-    the product goes to `buffer` (like C, or None to allocate), then one add.
+    One fused product-and-add, a single pass over C: torch's addmm_, or for float32
+    C-contiguous numpy arrays sgemm (beta = 1) of the OpenBLAS inside numpy. Otherwise the
+    product goes to `buffer` (like C, or None to allocate), then one add.
     """
-    if xp(C) is np:
-        C += np.matmul(A, B, out=buffer)
-    else:
+    if xp(C) is not np:
         C.addmm_(A, B)
+    elif _sgemm() and all(a.dtype == np.float32 and a.flags.c_contiguous for a in (A, B, C)):
+        (r, k), c = A.shape, B.shape[1]
+        if B.shape[0] != k or C.shape != (r, c) or not C.flags.writeable:
+            raise ValueError(f"cannot add {A.shape} @ {B.shape} to {C.shape}")
+        _sgemm()(101, 111, 111, r, c, k, 1.0, A.ctypes.data, k, B.ctypes.data, c, 1.0,
+                 C.ctypes.data, c)  # row-major, no transposes: C = 1 A B + 1 C
+    else:
+        C += np.matmul(A, B, out=buffer)
+
+
+@cache
+def _sgemm():
+    """cblas_sgemm (64-bit integers) of the OpenBLAS that numpy's wheel ships, or None."""
+    from threadpoolctl import threadpool_info
+
+    for lib in threadpool_info():
+        for name in ("scipy_cblas_sgemm64_", "cblas_sgemm64_"):
+            if lib["internal_api"] == "openblas" and hasattr(ctypes.CDLL(lib["filepath"]), name):
+                sgemm = getattr(ctypes.CDLL(lib["filepath"]), name)
+                i, f, p = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
+                sgemm.argtypes = [ctypes.c_int] * 3 + [i] * 3 + [f, p, i, p, i, f, p, i]
+                return sgemm
+    return None
 
 
 @contextmanager
