@@ -10,7 +10,6 @@ Every function here works on numpy arrays and on torch tensors (CPU or GPU) alik
 """
 
 import ctypes
-from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -136,23 +135,6 @@ def _sgemm():
                 sgemm.argtypes = [ctypes.c_int] * 3 + [i] * 3 + [f, p, i, p, i, f, p, i]
                 return sgemm
     return None
-
-
-@contextmanager
-def bf16_products(on: bool = True):
-    """Within it, torch float32 matrix products on the CPU round their inputs to bfloat16 and
-    accumulate in float32 (oneDNN); tensors stay float32. Does nothing when `on` is false."""
-    if not on:
-        yield
-        return
-    import torch
-
-    matmul = torch.backends.mkldnn.matmul
-    old, matmul.fp32_precision = matmul.fp32_precision, "bf16"
-    try:
-        yield
-    finally:
-        matmul.fp32_precision = old
 
 
 def gradients(params: dict, X, y, lambdas) -> dict:

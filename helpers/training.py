@@ -3,7 +3,7 @@
 import numpy as np
 from tqdm import tqdm
 
-from helpers.network import add_product, bf16_products, deltas, evaluate, forward, init_params, xp
+from helpers.network import add_product, deltas, evaluate, forward, init_params, xp
 from helpers.schedule import schedule
 from helpers.settings import Settings, check_lambdas
 
@@ -46,22 +46,19 @@ def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None) ->
 
 
 def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
-          device=None, bf16=False):
+          device=None):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
     Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.data.Split);
     settings; lambdas (N,); seeds (N,) initialisation seeds, default settings.seed for all;
     curves: evaluate on the whole training and validation sets records_per_cycle times per
     cycle plus step 0 and the end (else only at the end); device: None for numpy, or a
-    torch device such as "cpu" or "cuda" to run on torch tensors; bf16: the training
-    products of a float32 run take bfloat16 inputs (float32 accumulation and weights; torch on
-    the CPU, device "cpu" when None); whole-set evaluations stay float32.
+    torch device such as "cpu" or "cuda" to run on torch tensors.
     Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
     "eta": columns step, eta (every update step)}. JSON-serialisable.
     """
-    lambdas, seeds = _check_arguments(split, settings, lambdas, seeds, bf16)
-    device = "cpu" if bf16 and device is None else device
+    lambdas, seeds = _check_arguments(split, settings, lambdas, seeds)
     n = split.X_train.shape[0]
     dtype = np.dtype(settings.dtype)
     arrays = _to_engine(split, init_params(split.X_train.shape[1], settings.m, seeds, dtype),
@@ -87,16 +84,15 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
             perm = _index(order.permutation(n), data["X_train"])
         batch = perm[(t % per_epoch) * settings.batch_size :][: settings.batch_size]
         try:
-            with bf16_products(bf16):
-                sgd_step(params, data["X_train"][batch], data["y_train"][batch], lam,
-                         float(etas[t]), buffer, w1_scale)
+            sgd_step(params, data["X_train"][batch], data["y_train"][batch], lam,
+                     float(etas[t]), buffer, w1_scale)
         except DivergenceError as err:
             raise _diverged(err, t, etas[t], lambdas) from None
     history = {"curves": rows, "eta": {"step": list(range(len(etas))), "eta": etas.tolist()}}
     return {k: _to_numpy(v) for k, v in params.items()}, history
 
 
-def _check_arguments(split, settings: Settings, lambdas, seeds, bf16: bool):
+def _check_arguments(split, settings: Settings, lambdas, seeds):
     """(lambdas as floats, one seed per lambda); ValueError for what cannot train."""
     lambdas = check_lambdas(lambdas)
     seeds = [settings.seed] * len(lambdas) if seeds is None else [int(s) for s in seeds]
@@ -105,8 +101,6 @@ def _check_arguments(split, settings: Settings, lambdas, seeds, bf16: bool):
     n = split.X_train.shape[0]
     if settings.batch_size > n:
         raise ValueError(f"batch_size {settings.batch_size} is larger than the {n} training images")
-    if bf16 and settings.dtype != "float32":
-        raise ValueError(f"bf16 products need dtype float32, got {settings.dtype}")
     return lambdas, seeds
 
 

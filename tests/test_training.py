@@ -110,20 +110,3 @@ def test_bad_arguments_are_refused_before_training(kwargs, message, monkeypatch)
     with pytest.raises(ValueError, match=message):
         train(synthetic_split(), progress=False, **kwargs)
 
-
-def test_bf16_products_train_like_float32_and_restore_the_setting():
-    split = synthetic_split()
-    before = torch.backends.mkldnn.matmul.fp32_precision
-    exact, exact_history = train(split, SMALL, [0.0, 0.01], progress=False)
-    rounded, history = train(split, SMALL, [0.0, 0.01], progress=False, bf16=True)
-    assert torch.backends.mkldnn.matmul.fp32_precision == before
-    assert rounded["W1"].dtype == np.float32
-    np.testing.assert_allclose(rounded["W1"], exact["W1"], rtol=0.05, atol=5e-3)
-    np.testing.assert_allclose(history["curves"]["val_loss"], exact_history["curves"]["val_loss"],
-                               rtol=0.02)
-
-
-def test_bf16_products_need_float32():
-    settings = Settings(**{**SMALL.to_dict(), "dtype": "float64"})
-    with pytest.raises(ValueError, match="bf16 products need dtype float32"):
-        train(synthetic_split(), settings, [0.01], progress=False, bf16=True)
