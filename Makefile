@@ -34,6 +34,11 @@ data: $(STAMP) ## find CIFAR-10 (path, env CIFAR10_DIR, data/) or download and v
 clean: ## remove build outputs (keeps .venv and data/)
 	rm -rf build figures
 
+.PHONY: bench
+bench: $(STAMP) ## benchmarks (step, search, report times, memory) as set here, then with OpenBLAS's own settings; table in build/bench/bench.json
+	$(PY) -m benchmarks.bench
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.bench
+
 # ---- the report: notebooks run by papermill, exported by nbconvert ----------------------
 # make report PROFILE=name runs notebooks/*.ipynb with params/<name>.yaml into
 # build/<name>/notebooks/, then build/<name>/report.html and report.pdf. Results and the

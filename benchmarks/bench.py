@@ -1,0 +1,362 @@
+"""Benchmarks of the engine against PyTorch and against its own matrix products.
+
+`python -m benchmarks.bench` (or `make bench`) prints a table and merges it into
+build/bench/bench.json under a label naming the OpenBLAS settings it ran with.
+Every timing is the median of `reps` interleaved runs (candidate, then its reference).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_info
+
+from helpers.network import K, evaluate, init_params
+from helpers.training import sgd_step
+
+# The assignment's shapes: batch 100, m = 50 hidden units, CIFAR-10 images (d = 3072).
+FULL = {"n": 45000, "d": 3072, "m": 50, "batch": 100, "lambdas": 100, "seeds": 10,
+        "steps": 12, "eval_images": 5000, "reps": 5}
+QUICK = {"n": 500, "d": 64, "m": 8, "batch": 20, "lambdas": 4, "seeds": 3,
+         "steps": 2, "eval_images": 100, "reps": 5}  # tiny, for the smoke test
+CYCLE = 1800  # steps of the coarse search: one cycle, n_s = 2 floor(45000 / 100)
+
+
+def environment() -> dict:
+    """Which BLAS ran, with which OpenBLAS settings, on which CPU, under which load."""
+    cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    return {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+            "threadpool_info": threadpool_info(), "numpy": np.__version__,
+            "torch": torch.__version__, "torch_blas": _torch_blas(),
+            "torch_threads": torch.get_num_threads(), "cpu": cpu, "cores": os.cpu_count(),
+            "load_average": os.getloadavg(), "python": platform.python_version()}
+
+
+def _lines(path: str) -> list:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def _torch_blas() -> str:
+    config = torch.__config__.show()
+    return "MKL" if "BLAS_INFO=mkl" in config else "other (see torch.__config__.show())"
+
+
+def interleaved(candidates: dict, reps: int) -> dict:
+    """{name: median seconds} of each callable, run in turn `reps` times (noise hits all)."""
+    times = {name: [] for name in candidates}
+    for run in candidates.values():  # warm-up: first-call allocations, thread start
+        run()
+    for _ in range(reps):
+        for name, run in candidates.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def data(shape: dict, seed: int = 0):
+    """Training images X float32 (n, d) and labels y (n,): random (timings do not depend on
+    the pixel values; the report's accuracy is checked by the tests, not here)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((shape["n"], shape["d"]), dtype=np.float32)
+    return X, rng.integers(0, K, shape["n"])
+
+
+def our_steps(shape: dict, X, y, lambdas, device=None, bf16=False):
+    """A callable running shape["steps"] training steps of len(lambdas) networks side by
+    side, exactly as helpers.training.train does (row gather, then sgd_step)."""
+    params = init_params(shape["d"], shape["m"], range(len(lambdas)))
+    lam = np.asarray(lambdas, np.float32).reshape(-1, 1, 1)
+    scale = np.ones_like(lam)
+    if device is not None:
+        move = torch.from_numpy
+        params, X, y, lam, scale = ({k: move(v) for k, v in params.items()}, move(X), move(y),
+                                    move(lam), move(scale))
+    buffer = np.empty_like(params["W1"]) if device is None else None
+    batches = _batches(shape, device)
+
+    def run():
+        with _bf16_products(bf16):
+            for batch in batches:
+                sgd_step(params, X[batch], y[batch], lam, 1e-3, buffer, scale)
+            params["W1"] *= scale  # fold the decay scale back, as train() does at a record
+            scale[...] = 1
+    return run
+
+
+class _bf16_products:
+    """Context: torch float32 products with bfloat16 inputs (oneDNN), float32 accumulation."""
+
+    def __init__(self, on: bool):
+        self.on, self.old = on, None
+
+    def __enter__(self):
+        if self.on:
+            self.old = torch.backends.mkldnn.matmul.fp32_precision
+            torch.backends.mkldnn.matmul.fp32_precision = "bf16"
+
+    def __exit__(self, *exc):
+        if self.on:
+            torch.backends.mkldnn.matmul.fp32_precision = self.old
+
+
+def _batches(shape: dict, device=None) -> list:
+    rng = np.random.default_rng(1)
+    rows = [rng.permutation(shape["n"])[: shape["batch"]] for _ in range(shape["steps"])]
+    return rows if device is None else [torch.from_numpy(r) for r in rows]
+
+
+def products(shape: dict, networks: int, library: str = "numpy", bf16=False):
+    """A callable running only the matrix products of shape["steps"] steps, same shapes:
+    S1 = W1 X^T (W1 stacked), S = W2 H and W2^T G (batched), dW2 = G H^T, dW1 = G1 X."""
+    N, m, d, n = networks, shape["m"], shape["d"], shape["batch"]
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s, dtype=np.float32) for s in
+              ((N * m, d), (n, d), (N, K, m), (N, m, n), (N, K, n), (N * m, n))]
+    W1, X, W2, H, G, G1 = arrays if library == "numpy" else map(torch.from_numpy, arrays)
+    out = np.empty_like(W1) if library == "numpy" else None
+
+    def run():
+        with _bf16_products(bf16):
+            for _ in range(shape["steps"]):
+                W1 @ X.T, W2 @ H, W2.mT @ G, G @ H.mT
+                if out is None:
+                    W1.addmm_(G1, X)  # torch: the product added in place, as the engine does
+                else:
+                    np.matmul(G1, X, out=out)
+    return run
+
+
+def flops_per_step(shape: dict, networks: int) -> float:
+    """2 N m n (2 d + 3 K): the two W1 products, the three small W2 products."""
+    return 2.0 * networks * shape["m"] * shape["batch"] * (2 * shape["d"] + 3 * K)
+
+
+def pytorch_user(shape: dict, X, y, lam: float = 1e-3):
+    """The step as a PyTorch user writes it: nn.Sequential, CrossEntropyLoss, autograd,
+    optim.SGD with weight_decay = 2 lambda on the weights only (= our cost J)."""
+    net = torch.nn.Sequential(torch.nn.Linear(shape["d"], shape["m"]), torch.nn.ReLU(),
+                              torch.nn.Linear(shape["m"], K))
+    weights = [net[0].weight, net[2].weight]
+    biases = [net[0].bias, net[2].bias]
+    opt = torch.optim.SGD([{"params": weights, "weight_decay": 2 * lam},
+                           {"params": biases, "weight_decay": 0.0}], lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X, y, batches = torch.from_numpy(X), torch.from_numpy(y), _batches(shape, "cpu")
+
+    def run():
+        for batch in batches:
+            opt.zero_grad()
+            loss_fn(net(X[batch]), y[batch]).backward()
+            opt.step()
+    return run
+
+
+def row(goal: str, what: str, seconds: float, reference: str, ref_seconds: float,
+        ratio: float, target: str, met, note: str = "") -> dict:
+    """One line of the table; `met` is None where the goal has no threshold."""
+    return {"goal": goal, "what": what, "median_s": seconds, "reference": reference,
+            "reference_median_s": ref_seconds, "ratio": ratio, "target": target,
+            "met": met, "note": note}
+
+
+def bench_step(shape: dict, X, y) -> list:
+    """Goal 1: one step of one network (batch 100, m = 50) against PyTorch and BLAS."""
+    shape = {**shape, "steps": 4 * shape["steps"]}  # a step is short: time more of them
+    candidates = {"ours": our_steps(shape, X, y, [1e-3]),
+                  "torch_user": pytorch_user(shape, X, y), "products": products(shape, 1)}
+    for name, bf16 in ENGINES.items():
+        candidates[name] = our_steps(shape, X, y, [1e-3], "cpu", bf16)
+    runs = interleaved(candidates, shape["reps"])
+    t = {k: v / shape["steps"] for k, v in runs.items()}
+    rows = [
+        row("1 step", "one step, 1 network (numpy engine)", t["ours"],
+            "PyTorch user's step (nn.Sequential, autograd, SGD)", t["torch_user"],
+            t["ours"] / t["torch_user"], "<= 1.2", t["ours"] <= 1.2 * t["torch_user"]),
+        row("1 step", "one step, 1 network (numpy engine)", t["ours"],
+            "its matrix products alone (numpy)", t["products"], t["ours"] / t["products"],
+            "<= 2", t["ours"] <= 2 * t["products"])]
+    return rows + [row("engine", f"one step, 1 network, {name}", t[name], "numpy engine",
+                       t["ours"], t[name] / t["ours"], "", None) for name in ENGINES]
+
+
+ENGINES = {"torch float32 (MKL)": False, "torch, oneDNN bf16 math mode": True}
+
+
+def bench_side_by_side(shape: dict, X, y, networks: int, label: str) -> list:
+    """Goal 2: `networks` networks side by side against the products on the same shapes
+    (same library) and against `networks` sequential runs of the PyTorch user's step;
+    then the torch engines against the numpy engine and against their own products."""
+    lambdas = np.logspace(-5, -1, networks)
+    user_shape = {**shape, "steps": 5 * shape["steps"]}
+    candidates = {"ours": our_steps(shape, X, y, lambdas), "products": products(shape, networks),
+                  "torch_user": pytorch_user(user_shape, X, y)}
+    for name, bf16 in ENGINES.items():
+        candidates[name] = our_steps(shape, X, y, lambdas, "cpu", bf16)
+        candidates[f"{name} products"] = products(shape, networks, "torch", bf16)
+    runs = interleaved(candidates, shape["reps"])
+    t = {k: v / shape["steps"] for k, v in runs.items()}
+    t["torch_user"] = runs["torch_user"] / user_shape["steps"]
+    rate = lambda key: f"{flops_per_step(shape, networks) / t[key] / 1e9:.0f} GFLOP/s"  # noqa: E731
+    sequential = networks * t["torch_user"]
+    rows = [
+        row("2 search", f"{label}: step, {networks} networks (numpy), {rate('ours')}", t["ours"],
+            f"numpy products alone, same shapes, {rate('products')}", t["products"],
+            t["products"] / t["ours"], ">= 0.70 of the GEMM rate",
+            t["products"] / t["ours"] >= 0.7),
+        row("2 search", f"{label}: step, {networks} networks (numpy)", t["ours"],
+            f"{networks} sequential PyTorch-user steps (1 timed, x {networks})", sequential,
+            sequential / t["ours"], ">= 2 times faster", sequential >= 2 * t["ours"]),
+        row("2 search", f"{label}: one cycle ({CYCLE} steps), numpy, extrapolated",
+            CYCLE * t["ours"], f"{networks} sequential PyTorch-user runs, extrapolated",
+            CYCLE * sequential, sequential / t["ours"], "", None,
+            f"{shape['steps'] * shape['reps']} timed steps, times {CYCLE} / {shape['steps']}")]
+    for name in ENGINES:
+        rows += [row("engine", f"{label}: step, {name}, {rate(name)}", t[name],
+                     f"numpy engine, {rate('ours')}", t["ours"], t[name] / t["ours"], "", None),
+                 row("engine", f"{label}: step, {name}", t[name],
+                     f"its products alone, {rate(name + ' products')}", t[name + " products"],
+                     t[name + " products"] / t[name], "", None)]
+    return rows
+
+
+def bench_evaluate(shape: dict, X, y, networks: int) -> list:
+    """Whole-set evaluation of `networks` networks against its two products alone."""
+    params = init_params(shape["d"], shape["m"], range(networks))
+    Xe, ye = X[: shape["eval_images"]], y[: shape["eval_images"]]
+    lam = np.full(networks, 1e-3, np.float32)
+    W1, W2 = params["W1"].reshape(-1, shape["d"]), params["W2"]
+    H = np.ones((networks, shape["m"], min(5000, len(ye))), np.float32)
+
+    def gemms():
+        for start in range(0, len(ye), 5000):
+            W1 @ Xe[start : start + 5000].T, W2 @ H
+    runs = interleaved({"ours": lambda: evaluate(params, Xe, ye, lam), "products": gemms},
+                       shape["reps"])
+    flops = 2.0 * networks * shape["m"] * len(ye) * (shape["d"] + K)
+    rate = lambda s: f"{flops / s / 1e9:.0f} GFLOP/s"  # noqa: E731
+    return [row("3 report", f"whole-set evaluation, {networks} networks x {len(ye)} images, "
+                f"{rate(runs['ours'])}", runs["ours"],
+                f"its products alone, {rate(runs['products'])}", runs["products"],
+                runs["products"] / runs["ours"], "", None)]
+
+
+def bench_report(build: Path, profile: str) -> list:
+    """Goal 3 from the report build's own records: seconds per notebook (results JSON
+    "seconds", else papermill's duration); "not measured" where neither exists."""
+    seconds = {}
+    for path in sorted((build / profile / "results").glob("*.json")):
+        record = json.loads(path.read_text())
+        if isinstance(record.get("seconds"), int | float):
+            seconds[path.stem] = float(record["seconds"])
+    for path in sorted((build / profile / "notebooks").glob("*.ipynb")):
+        meta = json.loads(path.read_text()).get("metadata", {}).get("papermill", {})
+        if "." not in path.stem and meta.get("duration") is not None:
+            seconds[path.stem] = max(seconds.get(path.stem, 0.0), float(meta["duration"]))
+    if not seconds:
+        return [row("3 report", f"make report ({profile})", None, "5 minutes", 300.0, None,
+                    "< 300 s", None, f"not measured: no {build / profile}/results/*.json")]
+    total = sum(seconds.values())
+    rows = [row("3 report", f"notebook {name}", value, "total", total, value / total, "", None)
+            for name, value in seconds.items()]
+    return rows + [row("3 report", f"notebooks of {profile}, one after another", total,
+                       "5 minutes", 300.0, total / 300.0, "< 300 s", total < 300.0,
+                       "notebook time only (export not included)")]
+
+
+def bench_memory(X) -> list:
+    """Goal 4: peak resident memory of this process (the 100-network search and its data)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    return [row("4 memory", "peak RSS, this benchmark process", peak / 2**30, "3 GiB", 3.0,
+                peak / 2**30 / 3.0, "< 3 GiB", peak < 3 * 2**30,
+                f"GiB; data float32 ({X.dtype}, {X.nbytes / 2**20:.0f} MiB), no float64 copy")]
+
+
+def label() -> str:
+    """Which OpenBLAS settings this process ran with: the JSON key of this run."""
+    unset = "OPENBLAS_CORETYPE" not in os.environ and "OPENBLAS_L2_SIZE" not in os.environ
+    return "openblas-unset" if unset else "as-is"
+
+
+def table(rows: list) -> str:
+    """The rows as a fixed-width text table."""
+    lines = [f"{'goal':<9}{'measured':<62}{'median':>11}  {'reference':<58}{'median':>11}"
+             f"{'ratio':>8}  {'target':<26}met"]
+    for r in rows:
+        met = {True: "yes", False: "NO", None: ""}[r["met"]]
+        lines.append(f"{r['goal']:<9}{r['what'][:61]:<62}{_fmt(r['median_s']):>11}  "
+                     f"{r['reference'][:57]:<58}{_fmt(r['reference_median_s']):>11}"
+                     f"{_fmt(r['ratio'], 2):>8}  {r['target']:<26}{met}")
+    return "\n".join(lines)
+
+
+def _fmt(value, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def write_json(path: Path, key: str, result: dict) -> None:
+    """Merge `result` into path's {"runs": {key: result}} atomically (temp file, replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        merged = json.loads(path.read_text())
+    except (OSError, ValueError):
+        merged = {"runs": {}}
+    merged.setdefault("runs", {})[key] = result
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(merged, indent=1))
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    args = _arguments(argv)
+    shape = QUICK if args.quick else FULL
+    env = environment()
+    X, y = data(shape)
+    rows = bench_step(shape, X, y)
+    rows += bench_side_by_side(shape, X, y, shape["lambdas"], "coarse search")
+    rows += bench_side_by_side(shape, X, y, shape["seeds"], "seed repeats")
+    rows += bench_evaluate(shape, X, y, shape["lambdas"])
+    rows += bench_report(Path(args.build), args.profile)
+    rows += bench_memory(X)
+    env["load_average_after"] = os.getloadavg()
+    result = {"label": label(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "shape": shape, "environment": env, "rows": rows}
+    print(f"benchmarks ({label()}: OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, "
+          f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}; numpy BLAS "
+          f"{_blas_summary(env)}; torch BLAS {env['torch_blas']}; load {env['load_average']})")
+    print(table(rows))
+    write_json(Path(args.out), label(), result)
+    print(f"written to {args.out} under \"{label()}\"")
+    return 0
+
+
+def _blas_summary(env: dict) -> str:
+    blas = [i for i in env["threadpool_info"] if i.get("user_api") == "blas"]
+    return ", ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')}, "
+                     f"{i['num_threads']} threads)" for i in blas) or "unknown"
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny shapes (smoke test)")
+    parser.add_argument("--out", default="build/bench/bench.json", help="JSON to merge into")
+    parser.add_argument("--build", default="build", help="where make report writes")
+    parser.add_argument("--profile", default="assignment", help="report profile to read")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
