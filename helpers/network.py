@@ -10,6 +10,7 @@ Every function here works on numpy arrays and on torch tensors (CPU or GPU) alik
 """
 
 import ctypes
+from contextlib import nullcontext
 from functools import cache
 
 import numpy as np
@@ -58,7 +59,9 @@ def scores(params: dict, X, w1_scale=None):
         S1 *= w1_scale
     S1 += params["b1"]
     H = S1.clip(min=0)
-    return params["W2"] @ H + params["b2"], H
+    with _one_blas_thread(H):
+        S = params["W2"] @ H
+    return S + params["b2"], H
 
 
 def softmax(S):
@@ -135,6 +138,22 @@ def _sgemm():
                 sgemm.argtypes = [ctypes.c_int] * 3 + [i] * 3 + [f, p, i, p, i, f, p, i]
                 return sgemm
     return None
+
+
+def _one_blas_thread(H):
+    """Context: numpy's BLAS on one thread for the N products W2 H of a whole-set chunk (H
+    numpy, over 1000 columns): they never wait for a second thread that another process holds
+    (measured under load here: 16 ms instead of 1.6 s for 100 networks x 5000 images)."""
+    if xp(H) is np and H.shape[-1] > 1000:
+        return _controller().limit(limits=1, user_api="blas")
+    return nullcontext()
+
+
+@cache
+def _controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def gradients(params: dict, X, y, lambdas) -> dict:

@@ -90,3 +90,13 @@ def test_add_product_refuses_mismatched_shapes():
     C, A, B = (np.zeros(s, np.float32) for s in ((4, 5), (4, 3), (2, 5)))
     with pytest.raises(ValueError):
         add_product(C, A, B)
+
+
+def test_evaluate_whole_chunks_agree_with_small_ones():
+    """Chunks over 1000 images take the one-BLAS-thread path for the products W2 H."""
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((1500, 12)).astype(np.float32), rng.integers(0, K, 1500)
+    params, lam = init_params(12, 4, [0, 1, 2]), np.array([0.1, 0.0, 0.01], np.float32)
+    whole, small = evaluate(params, X, y, lam), evaluate(params, X, y, lam, chunk=100)
+    for key in whole:
+        np.testing.assert_allclose(whole[key], small[key], rtol=1e-5)
