@@ -337,8 +337,12 @@ def main(argv=None) -> int:
     result = {"label": label(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "shape": shape, "environment": env, "rows": rows}
     print(f"benchmarks ({label()}: OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, "
-          f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}; numpy BLAS "
-          f"{_blas_summary(env)}; torch BLAS {env['torch_blas']}; load {env['load_average']})")
+          f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}; numpy BLAS {_blas_summary(env)}; "
+          f"torch BLAS {env['torch_blas']}; load average {env['load_average'][0]:.1f} before, "
+          f"{env['load_average_after'][0]:.1f} after)")
+    if max(env["load_average"][0], env["load_average_after"][0]) > 1.5:
+        print("note: other processes used the cores; a two-thread BLAS call then waits for a "
+              "scheduler tick (about 4 ms), which hits small products most")
     print(table(rows))
     write_json(Path(args.out), label(), result)
     print(f"written to {args.out} under \"{label()}\"")
