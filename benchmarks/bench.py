@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 from helpers.network import K, evaluate, init_params
 from helpers.training import sgd_step
@@ -180,6 +180,7 @@ def bench_step(shape: dict, X, y) -> list:
                   "torch_user": pytorch_user(shape, X, y), "products": products(shape, 1)}
     for name, bf16 in ENGINES.items():
         candidates[name] = our_steps(shape, X, y, [1e-3], "cpu", bf16)
+    candidates[ONE] = one_blas_thread(our_steps(shape, X, y, [1e-3]))
     runs = interleaved(candidates, shape["reps"])
     t = {k: v / shape["steps"] for k, v in runs.items()}
     rows = [
@@ -190,10 +191,21 @@ def bench_step(shape: dict, X, y) -> list:
             "its matrix products alone (numpy)", t["products"], t["ours"] / t["products"],
             "<= 2", t["ours"] <= 2 * t["products"])]
     return rows + [row("engine", f"one step, 1 network, {name}", t[name], "numpy engine",
-                       t["ours"], t[name] / t["ours"], "", None) for name in ENGINES]
+                       t["ours"], t[name] / t["ours"], "", None) for name in (*ENGINES, ONE)]
 
 
 ENGINES = {"torch float32 (MKL)": False, "torch, oneDNN bf16 math mode": True}
+ONE = "numpy engine, one BLAS thread"
+
+
+def one_blas_thread(run):
+    """`run` with numpy's BLAS on one thread (what make -j2 gives each notebook)."""
+    controller = ThreadpoolController()
+
+    def limited():
+        with controller.limit(limits=1, user_api="blas"):
+            run()
+    return limited
 
 
 def bench_side_by_side(shape: dict, X, y, networks: int, label: str) -> list:
@@ -207,6 +219,7 @@ def bench_side_by_side(shape: dict, X, y, networks: int, label: str) -> list:
     for name, bf16 in ENGINES.items():
         candidates[name] = our_steps(shape, X, y, lambdas, "cpu", bf16)
         candidates[f"{name} products"] = products(shape, networks, "torch", bf16)
+    candidates[ONE] = one_blas_thread(our_steps(shape, X, y, lambdas))
     runs = interleaved(candidates, shape["reps"])
     t = {k: v / shape["steps"] for k, v in runs.items()}
     t["torch_user"] = runs["torch_user"] / user_shape["steps"]
@@ -230,7 +243,8 @@ def bench_side_by_side(shape: dict, X, y, networks: int, label: str) -> list:
                  row("engine", f"{label}: step, {name}", t[name],
                      f"its products alone, {rate(name + ' products')}", t[name + " products"],
                      t[name + " products"] / t[name], "", None)]
-    return rows
+    return rows + [row("engine", f"{label}: step, {ONE}, {rate(ONE)}", t[ONE],
+                       f"numpy engine, {rate('ours')}", t["ours"], t[ONE] / t["ours"], "", None)]
 
 
 def bench_evaluate(shape: dict, X, y, networks: int) -> list:
