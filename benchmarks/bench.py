@@ -300,8 +300,8 @@ def bench_report(build: Path, profile: str) -> list:
 def bench_memory(X) -> list:
     """Goal 4: peak resident memory of this process (the 100-network search and its data)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    return [row("4 memory", "peak RSS, this benchmark process", peak / 2**30, "3 GiB", 3.0,
-                peak / 2**30 / 3.0, "< 3 GiB", peak < 3 * 2**30,
+    return [row("4 memory", "peak RSS (GiB, not s), this benchmark process", peak / 2**30,
+                "3 GiB", 3.0, peak / 2**30 / 3.0, "< 3 GiB", peak < 3 * 2**30,
                 f"GiB; data float32 ({X.dtype}, {X.nbytes / 2**20:.0f} MiB), no float64 copy")]
 
 
@@ -320,6 +320,23 @@ def table(rows: list) -> str:
         lines.append(f"{r['goal']:<9}{r['what'][:61]:<62}{_fmt(r['median_s']):>11}  "
                      f"{r['reference'][:57]:<58}{_fmt(r['reference_median_s']):>11}"
                      f"{_fmt(r['ratio'], 2):>8}  {r['target']:<26}{met}")
+    return "\n".join(lines)
+
+
+def markdown(result: dict, goals=("1 step", "2 search", "engine", "3 report", "4 memory")) -> str:
+    """One run of the JSON as a Markdown table (for the README), rows of `goals` only."""
+    env = result["environment"]
+    lines = [f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE="
+             f"{env['OPENBLAS_L2_SIZE']}; numpy BLAS {_blas_summary(env)}; torch BLAS "
+             f"{env['torch_blas']}; load average {env['load_average'][0]:.1f} before, "
+             f"{env['load_average_after'][0]:.1f} after; {result['finished']}", "",
+             "| goal | measured | median (s) | reference | median (s) | ratio | target | met |",
+             "|---|---|---:|---|---:|---:|---|---|"]
+    for r in (r for r in result["rows"] if r["goal"] in goals):
+        met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+        lines.append(f"| {r['goal']} | {r['what']} | {_fmt(r['median_s'], 3)} | "
+                     f"{r['reference']} | {_fmt(r['reference_median_s'], 3)} | "
+                     f"{_fmt(r['ratio'], 2)} | {r['target']} | {met} |")
     return "\n".join(lines)
 
 
@@ -342,6 +359,10 @@ def write_json(path: Path, key: str, result: dict) -> None:
 
 def main(argv=None) -> int:
     args = _arguments(argv)
+    if args.markdown:
+        for key, result in json.loads(Path(args.out).read_text())["runs"].items():
+            print(f"### {key}\n\n{markdown(result)}\n")
+        return 0
     shape = QUICK if args.quick else FULL
     env = environment()
     X, y = data(shape)
@@ -379,6 +400,8 @@ def _arguments(argv):
     parser.add_argument("--out", default="build/bench/bench.json", help="JSON to merge into")
     parser.add_argument("--build", default="build", help="where make report writes")
     parser.add_argument("--profile", default="assignment", help="report profile to read")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the runs in --out as Markdown tables, measure nothing")
     return parser.parse_args(argv)
 
 

@@ -25,6 +25,8 @@ def test_quick_benchmark_prints_and_writes_the_table(tmp_path, capsys):
     assert any(row["note"].startswith("not measured") for row in report)
     assert all(row["median_s"] > 0 for row in run["rows"] if row["goal"] in ("1 step", "2 search"))
     assert "OPENBLAS_CORETYPE=" in capsys.readouterr().out
+    assert main(["--markdown", "--out", str(out)]) == 0
+    assert f"### {label}" in capsys.readouterr().out
 
 
 def test_runs_under_other_settings_are_kept(tmp_path):
