@@ -59,7 +59,7 @@ MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
 ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) \
   export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ;; esac
 
-.PHONY: report notebooks report-times pdf-tools check-data
+.PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data
 
 report: $(OUT)/report.html $(if $(PDF_TOOLS),$(OUT)/report.pdf) ## run every notebook of PROFILE (default assignment), then build/PROFILE/report.html and .pdf
 	@echo "report: $(OUT)/report.html$(if $(PDF_TOOLS), and $(OUT)/report.pdf)"
@@ -111,5 +111,10 @@ pdf-tools: ## install pandoc, XeLaTeX and DejaVu fonts for the PDF report (root,
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y --no-install-recommends $(APT_PDF)
 
-# make setup also installs the PDF tools where it can (root with apt-get) and they are missing.
-setup: $(if $(PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools))
+# make setup also installs the PDF tools where it can (root with apt-get) and they are
+# missing; a failed install (offline, no mirror) only warns: the report then builds HTML only.
+setup: $(if $(PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools-try))
+
+pdf-tools-try:
+	@$(MAKE) --no-print-directory pdf-tools || echo "warning: could not install the PDF \
+	  tools ($(APT_PDF)); make report will build the HTML report only" >&2
