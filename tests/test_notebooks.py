@@ -119,3 +119,21 @@ def test_report_shows_seven_figures_and_six_listings(quick_run):
     assert all(f"**Figure {k}:**" in captions for k in range(1, 8))
     assert all(f"**Listing {k}:**" in captions for k in range(1, 7))
     assert not [o for o in outputs if o.output_type == "error"]
+
+
+@pytest.mark.data
+def test_fine_search_can_centre_on_the_coarse_optimum(quick_run, cifar_dir):
+    import math
+
+    import papermill
+
+    values = {**params.parameters_for("quick", "05-lambda-fine-search"), "profile": "quick",
+              "build_dir": str(quick_run / "build"), "data_dir": str(cifar_dir),
+              "centre_on_coarse": True, "half_width": 0.5, "use_cache": False}
+    papermill.execute_notebook(str(params.NOTEBOOKS / "05-lambda-fine-search.ipynb"),
+                               str(quick_run / "05-centred.ipynb"), parameters=values,
+                               kernel_name="python3", progress_bar=False, cwd=str(quick_run),
+                               execution_timeout=300)
+    best = result(quick_run, "04-lambda-coarse-search")["best"][0]["lambda"]
+    low, high = result(quick_run, "05-lambda-fine-search")["range"]
+    assert (low, high) == pytest.approx((math.log10(best) - 0.5, math.log10(best) + 0.5))
