@@ -52,14 +52,15 @@ HELPERS   := $(wildcard helpers/*.py)
 PAPERMILL := $(VENV)/bin/papermill
 JUPYTER   := $(VENV)/bin/jupyter
 PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && echo yes)
-APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic fonts-dejavu
+APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic fonts-dejavu \
+             poppler-utils
 MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
   --HTMLExporter.mathjax_url='file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full')
 # Under make -jN (N > 1) each notebook gets one BLAS thread: two notebooks share two cores.
 ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) \
   export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ;; esac
 
-.PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data
+.PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data check-report
 
 report: $(OUT)/report.html $(if $(PDF_TOOLS),$(OUT)/report.pdf) ## run every notebook of PROFILE (default assignment), then build/PROFILE/report.html and .pdf
 	@echo "report: $(OUT)/report.html$(if $(PDF_TOOLS), and $(OUT)/report.pdf)"
@@ -68,10 +69,13 @@ report: $(OUT)/report.html $(if $(PDF_TOOLS),$(OUT)/report.pdf) ## run every not
 
 notebooks: $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb) ## run the six section notebooks of PROFILE (one: make build/PROFILE/notebooks/NAME.ipynb)
 
+check-report: ## check build/PROFILE/report.pdf with poppler: 7 figures, 6 listings, Reproduction
+	.ci/check-report $(OUT)/report.pdf
+
 report-times: ## seconds each executed notebook of PROFILE took, and the total
 	@$(PY) -m helpers.results $(EXECUTED)
 
-check-data: | $(STAMP)
+check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it when missing, as make data)
 	@$(PY) -m helpers.data
 
 # One notebook: its parameters from the profile (unknown keys rejected), then papermill into
@@ -115,6 +119,6 @@ pdf-tools: ## install pandoc, XeLaTeX and DejaVu fonts for the PDF report (root,
 # missing; a failed install (offline, no mirror) only warns: the report then builds HTML only.
 setup: $(if $(PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools-try))
 
-pdf-tools-try:
+pdf-tools-try: ## pdf-tools, but only warn when they cannot be installed (used by setup)
 	@$(MAKE) --no-print-directory pdf-tools || echo "warning: could not install the PDF \
 	  tools ($(APT_PDF)); make report will build the HTML report only" >&2
