@@ -35,8 +35,8 @@ clean: ## remove build outputs (keeps .venv and data/)
 	rm -rf build figures
 
 .PHONY: bench
-bench: $(STAMP) ## benchmarks (step, search, report times, memory) as set here, then with OpenBLAS's own settings; table in build/bench/bench.json
-	$(PY) -m benchmarks.bench
+bench: $(STAMP) ## benchmarks (step, search, report times, memory; one whole coarse search) as set here, then with OpenBLAS's own settings; build/bench/bench.json
+	$(PY) -m benchmarks.bench --whole-search
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.bench
 
 # ---- the report: notebooks run by papermill, exported by nbconvert ----------------------

@@ -247,6 +247,33 @@ def bench_side_by_side(shape: dict, X, y, networks: int, label: str) -> list:
                        f"numpy engine, {rate('ours')}", t["ours"], t[ONE] / t["ours"], "", None)]
 
 
+def bench_whole_search(path=None) -> list:
+    """The coarse search itself, once, on CIFAR-10 (helpers.search.search: 100 lambdas, one
+    cycle, n_s = 2 floor(45000 / 100), then the whole-set evaluation). Not a median."""
+    from helpers.data import DataError, load_split
+    from helpers.search import best, lambda_values, search
+    from helpers.settings import Settings
+
+    try:
+        split = load_split("search", path=path)
+    except DataError as err:
+        return [row("2 search", "whole coarse search on CIFAR-10", None, "", None, None, "",
+                    None, f"not measured: {err}")]
+    settings = Settings(n_s=2 * (len(split.y_train) // 100), batch_size=100, m=50)
+    start = time.perf_counter()
+    top = best(search(split, settings, lambda_values(-5, -1, 100), progress=False), 1)[0]
+    return [row("2 search", f"whole coarse search on CIFAR-10, measured once; best val "
+                f"{top['val_accuracy']:.1%} (lambda {top['lambda']:.2g})",
+                time.perf_counter() - start, "one cycle extrapolated from the timed steps",
+                None, None, "", None, "includes the final whole-set evaluation")]
+
+
+def _against_extrapolation(whole: list, rows: list) -> list:
+    cycle = next(r for r in rows if r["what"].startswith("coarse search: one cycle"))
+    return [{**r, "reference_median_s": cycle["median_s"],
+             "ratio": r["median_s"] / cycle["median_s"]} if r["median_s"] else r for r in whole]
+
+
 def bench_evaluate(shape: dict, X, y, networks: int) -> list:
     """Whole-set evaluation of `networks` networks against its two products alone."""
     params = init_params(shape["d"], shape["m"], range(networks))
@@ -371,9 +398,11 @@ def main(argv=None) -> int:
         return 0
     shape = QUICK if args.quick else FULL
     env = environment()
+    whole = bench_whole_search(args.data) if args.whole_search else []  # before X: memory
     X, y = data(shape)
     rows = bench_step(shape, X, y)
     rows += bench_side_by_side(shape, X, y, shape["lambdas"], "coarse search")
+    rows += _against_extrapolation(whole, rows)
     rows += bench_side_by_side(shape, X, y, shape["seeds"], "seed repeats")
     rows += bench_evaluate(shape, X, y, shape["lambdas"])
     rows += bench_report(Path(args.build), args.profile)
@@ -406,6 +435,9 @@ def _arguments(argv):
     parser.add_argument("--out", default="build/bench/bench.json", help="JSON to merge into")
     parser.add_argument("--build", default="build", help="where make report writes")
     parser.add_argument("--profile", default="assignment", help="report profile to read")
+    parser.add_argument("--whole-search", action="store_true",
+                        help="also run the whole coarse search once on CIFAR-10 (about 1 min)")
+    parser.add_argument("--data", default=None, help="CIFAR-10 folder (default: find it)")
     parser.add_argument("--markdown", action="store_true",
                         help="print the runs in --out as Markdown tables, measure nothing")
     return parser.parse_args(argv)
