@@ -56,9 +56,10 @@ APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generi
              poppler-utils
 MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
   --HTMLExporter.mathjax_url='file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full')
-# Under make -jN (N > 1) each notebook gets one BLAS thread: two notebooks share two cores.
-ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) \
-  export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ;; esac
+# Under make -jN (N > 1) the short notebooks get one BLAS thread each and run beside the
+# longest chain (04 -> 05 -> 06, the lambda searches), which keeps every thread.
+ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) case "$*" in 0[456]-*) ;; *) \
+  export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ;; esac ;; esac
 
 .PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data check-report
 
