@@ -157,10 +157,36 @@ def times(folder) -> dict:
     return found
 
 
+PARTS = {"load_split(": "data", "results.cached(": "training", "import ": "start-up"}  # first match
+
+
+def breakdown(path) -> dict:
+    """Seconds of one executed notebook by part, from papermill's per-cell durations.
+
+    The cell that trains (calls results.cached: its updates and whole-set evaluations),
+    the one that loads data, the imports, the rest (listings, figures, saving), and the
+    kernel start-up (papermill's duration less its cells'). Output: {part: seconds}.
+    """
+    nb = json.loads(Path(path).read_text())
+    parts = dict.fromkeys(("start-up", "data", "training", "rest"), 0.0)
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        part = next((p for key, p in PARTS.items() if key in text), "rest")
+        parts[part] += cell["metadata"].get("papermill", {}).get("duration") or 0.0
+    parts["start-up"] += nb["metadata"]["papermill"]["duration"] - sum(parts.values())
+    return parts
+
+
 if __name__ == "__main__":  # python -m helpers.results build/<profile>/notebooks
     import sys
 
-    seconds = times(sys.argv[1] if len(sys.argv) > 1 else "build/assignment/notebooks")
+    folder = resolve(sys.argv[1] if len(sys.argv) > 1 else "build/assignment/notebooks")
+    seconds = times(folder)
+    total = dict.fromkeys(("start-up", "data", "training", "rest"), 0.0)
+    print(f"{'notebook':<26} {'seconds':>7}   " + "  ".join(f"{k:>8}" for k in total))
     for name, value in seconds.items():
-        print(f"{name:<26} {value:7.1f} s")
-    print(f"{'total (one after another)':<26} {sum(seconds.values()):7.1f} s")
+        parts = breakdown(folder / f"{name}.ipynb")
+        total = {k: total[k] + v for k, v in parts.items()}
+        print(f"{name:<26} {value:7.1f}   " + "  ".join(f"{v:8.1f}" for v in parts.values()))
+    print(f"{'total (one after another)':<26} {sum(seconds.values()):7.1f}   "
+          + "  ".join(f"{v:8.1f}" for v in total.values()))
