@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
-ENGINE = ("data", "download", "network", "schedule", "settings", "training", "search",
+ENGINE = ("data", "download", "blas", "network", "schedule", "settings", "training", "search",
           "gradcheck")  # modules whose source text is part of every cache key
 CACHE_FORMAT = b"value+seconds v2"  # part of every cache key: change it when the format changes
 

@@ -3,7 +3,8 @@
 import numpy as np
 from tqdm import tqdm
 
-from helpers.network import add_product, deltas, evaluate, forward, init_params, xp
+from helpers.blas import add_product
+from helpers.network import deltas, evaluate, forward, init_params, xp
 from helpers.schedule import schedule
 from helpers.settings import Settings, check_lambdas
 
