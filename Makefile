@@ -118,7 +118,9 @@ pdf-tools: ## install pandoc, XeLaTeX and DejaVu fonts for the PDF report (root,
 
 # make setup also installs the PDF tools where it can (root with apt-get) and they are
 # missing; a failed install (offline, no mirror) only warns: the report then builds HTML only.
-setup: $(if $(PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools-try))
+HAVE_PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && \
+  command -v pdftotext >/dev/null && echo yes)
+setup: $(if $(HAVE_PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools-try))
 
 pdf-tools-try: ## pdf-tools, but only warn when they cannot be installed (used by setup)
 	@$(MAKE) --no-print-directory pdf-tools || echo "warning: could not install the PDF \
