@@ -85,17 +85,16 @@ def deltas(params: dict, y, P, H, scale: float = 1.0):
     return G, (params["W2"].mT @ G) * (H > 0)
 
 
-def backward(params: dict, X, y, P, H, scale: float = 1.0, out=None) -> dict:
-    """`scale` times the gradients of the mean cross-entropy (no regularisation term).
+def backward(params: dict, X, y, P, H) -> dict:
+    """Gradients of the mean cross-entropy (no regularisation term), the report's formulas.
 
-    Inputs: X (n, d), y (n,) integer labels, P (N, K, n) and H (N, m, n) from forward;
-    `out` an optional (N, m, d) buffer that receives the W1 gradient (spares a large allocation).
+    Inputs: X (n, d), y (n,) integer labels, P (N, K, n) and H (N, m, n) from forward.
     Output: a dict keyed like the parameters, with their shapes:
       G = (P - Y) / n, dW2 = G H^T, db2 = G 1, G1 = (W2^T G) * 1[H > 0], dW1 = G1 X^T, db1 = G1 1.
     """
     N, m, d = params["W1"].shape
-    G, G1 = deltas(params, y, P, H, scale)
-    dW1 = xp(G).matmul(G1.reshape(N * m, -1), X, out=None if out is None else out.reshape(N * m, d))
+    G, G1 = deltas(params, y, P, H)
+    dW1 = G1.reshape(N * m, -1) @ X
     return {
         "W1": dW1.reshape(N, m, d),
         "b1": G1.sum(axis=-1, keepdims=True),
