@@ -53,7 +53,7 @@ PAPERMILL := $(VENV)/bin/papermill
 JUPYTER   := $(VENV)/bin/jupyter
 PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && echo yes)
 APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic fonts-dejavu \
-             poppler-utils
+             poppler-utils libjs-mathjax
 MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
   --HTMLExporter.mathjax_url='file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full')
 # Under make -jN (N > 1) the short notebooks get one BLAS thread each and run beside the
@@ -112,14 +112,14 @@ $(OUT)/report.pdf: $(EXECUTED)/report.ipynb $(wildcard templates/dd2424/*)
 	  --TemplateExporter.extra_template_basedirs=templates \
 	  --output-dir $(OUT) --output report.tmp $< && mv -f $(OUT)/report.tmp.pdf $@
 
-pdf-tools: ## install pandoc, XeLaTeX and DejaVu fonts for the PDF report (root, apt-get)
+pdf-tools: ## install pandoc, XeLaTeX, DejaVu fonts, poppler and a local MathJax for the report (root, apt-get)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y --no-install-recommends $(APT_PDF)
 
 # make setup also installs the PDF tools where it can (root with apt-get) and they are
 # missing; a failed install (offline, no mirror) only warns: the report then builds HTML only.
 HAVE_PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && \
-  command -v pdftotext >/dev/null && echo yes)
+  command -v pdftotext >/dev/null && [ -f /usr/share/javascript/mathjax/MathJax.js ] && echo yes)
 setup: $(if $(HAVE_PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools-try))
 
 pdf-tools-try: ## pdf-tools, but only warn when they cannot be installed (used by setup)
