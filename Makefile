@@ -44,6 +44,10 @@ bench: $(STAMP) ## benchmarks (step, search, report times, memory; one whole coa
 # build/<name>/notebooks/, then build/<name>/report.html and report.pdf. Results and the
 # training cache are in build/<name>/, figures in figures/<name>/.
 PROFILE   ?= assignment
+ifeq ($(wildcard params/$(PROFILE).yaml),)
+  $(error unknown PROFILE '$(PROFILE)': there is no params/$(PROFILE).yaml; the profiles are \
+    $(basename $(notdir $(wildcard params/*.yaml))))
+endif
 NOTEBOOKS := 01-gradient-check 02-clr-one-cycle 03-clr-three-cycles \
              04-lambda-coarse-search 05-lambda-fine-search 06-best-lambda
 OUT       := build/$(PROFILE)
