@@ -177,16 +177,32 @@ def breakdown(path) -> dict:
     return parts
 
 
+def evaluation_seconds(results_file) -> float | None:
+    """Seconds the whole-set evaluations took inside the training run behind a results file
+    (its history's "seconds"; None when the file keeps no history, as the searches')."""
+    path = Path(results_file)
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    return record.get("history", {}).get("seconds", {}).get("evaluation")
+
+
+def print_times(folder) -> None:
+    """The table of `make report-times`: each executed notebook's seconds, by part."""
+    folder = resolve(folder)
+    columns = ("start-up", "data", "training", "rest")
+    total = dict.fromkeys(columns, 0.0)
+    print(f"{'notebook':<26} {'seconds':>7}  " + "".join(f"{k:>10}" for k in columns)
+          + "  of which evaluation")
+    for name, value in times(folder).items():
+        parts = breakdown(folder / f"{name}.ipynb")
+        total = {k: total[k] + v for k, v in parts.items()}
+        evaluation = evaluation_seconds(folder.parent / "results" / f"{name}.json")
+        print(f"{name:<26} {value:7.1f}  " + "".join(f"{v:10.1f}" for v in parts.values())
+              + ("" if evaluation is None else f"  {evaluation:10.1f}"))
+    print(f"{'total (one after another)':<26} {sum(total.values()):7.1f}  "
+          + "".join(f"{v:10.1f}" for v in total.values()))
+
+
 if __name__ == "__main__":  # python -m helpers.results build/<profile>/notebooks
     import sys
 
-    folder = resolve(sys.argv[1] if len(sys.argv) > 1 else "build/assignment/notebooks")
-    seconds = times(folder)
-    total = dict.fromkeys(("start-up", "data", "training", "rest"), 0.0)
-    print(f"{'notebook':<26} {'seconds':>7}   " + "  ".join(f"{k:>8}" for k in total))
-    for name, value in seconds.items():
-        parts = breakdown(folder / f"{name}.ipynb")
-        total = {k: total[k] + v for k, v in parts.items()}
-        print(f"{name:<26} {value:7.1f}   " + "  ".join(f"{v:8.1f}" for v in parts.values()))
-    print(f"{'total (one after another)':<26} {sum(seconds.values()):7.1f}   "
-          + "  ".join(f"{v:8.1f}" for v in total.values()))
+    print_times(sys.argv[1] if len(sys.argv) > 1 else "build/assignment/notebooks")

@@ -1,5 +1,7 @@
 """Mini-batch gradient descent with the cyclical learning rate, for N networks side by side."""
 
+import time
+
 import numpy as np
 from tqdm import tqdm
 
@@ -57,7 +59,8 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
     torch device such as "cpu" or "cuda" to run on torch tensors.
     Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
-    "eta": columns step, eta (every update step)}. JSON-serialisable.
+    "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
+    whole-set evaluations)}. JSON-serialisable.
     """
     lambdas, seeds = _check_arguments(split, settings, lambdas, seeds)
     n = split.X_train.shape[0]
@@ -72,13 +75,16 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
     per_epoch = n // settings.batch_size
     mod = xp(params["W1"])
     buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch adds in place
+    seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
     w1_scale = mod.ones_like(lam) if 2 * settings.eta_max * max(lambdas) < 0.5 else None
     for t in tqdm(range(settings.total_steps + 1), disable=not progress, mininterval=1,
                   desc=f"training {len(lambdas)} network(s)", unit="step"):
         if t in record_at or (w1_scale is not None and w1_scale.min() < 1e-3):
             _fold(params, w1_scale)
         if t in record_at:
+            evaluating = time.perf_counter()
             _record(rows, t, params, data, lam, lambdas, seeds)
+            seconds["evaluation"] += time.perf_counter() - evaluating
         if t == settings.total_steps:
             break
         if t % per_epoch == 0:
@@ -89,7 +95,9 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
                      float(etas[t]), buffer, w1_scale)
         except DivergenceError as err:
             raise _diverged(err, t, etas[t], lambdas) from None
-    history = {"curves": rows, "eta": {"step": list(range(len(etas))), "eta": etas.tolist()}}
+    seconds["total"] += time.perf_counter()
+    history = {"curves": rows, "eta": {"step": list(range(len(etas))), "eta": etas.tolist()},
+               "seconds": seconds}
     return {k: _to_numpy(v) for k, v in params.items()}, history
 
 

@@ -134,3 +134,23 @@ def test_params_command_writes_one_notebooks_yaml(tmp_path):
     got = yaml.safe_load(out.read_text())
     assert got["profile"] == "seed" and got["m"] == 100 and got["batch_size"] == 62
     assert params.main(["nope", "03-clr-three-cycles"]) == 1
+
+
+def test_times_are_broken_down_by_part(tmp_path, capsys):
+    cell = lambda source, seconds: {"cell_type": "code", "source": source,  # noqa: E731
+                                    "metadata": {"papermill": {"duration": seconds}}}
+    notebook = {"metadata": {"papermill": {"duration": 10.0}}, "cells": [
+        cell("import time\nsplit = load_split('exercise')", 1.5),
+        cell("net, s = results.cached(cache, inputs, train)", 6.0),
+        cell("fig = plots.curves(history)", 0.5)]}
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "02-x.ipynb").write_text(json.dumps(notebook))
+    (tmp_path / "results").mkdir()
+    record = {"history": {"seconds": {"total": 5.5, "evaluation": 1.25}}}
+    (tmp_path / "results" / "02-x.json").write_text(json.dumps(record))
+    parts = results.breakdown(tmp_path / "notebooks" / "02-x.ipynb")
+    assert parts == {"start-up": 2.0, "data": 1.5, "training": 6.0, "rest": 0.5}
+    assert results.evaluation_seconds(tmp_path / "results" / "02-x.json") == 1.25
+    assert results.evaluation_seconds(tmp_path / "results" / "missing.json") is None
+    results.print_times(tmp_path / "notebooks")
+    assert "1.2" in capsys.readouterr().out.splitlines()[1]

@@ -49,6 +49,8 @@ def test_history_records_about_ten_times_per_cycle_and_eta_every_step():
     assert history["eta"]["step"] == list(range(40))
     assert history["eta"]["eta"][0] == pytest.approx(1e-3) and max(history["eta"]["eta"]) == 5e-2
     assert {len(column) for column in history["curves"].values()} == {21}
+    seconds = history["seconds"]
+    assert 0 < seconds["evaluation"] < seconds["total"]
 
 
 def test_training_is_deterministic_for_a_seed_and_not_across_seeds():
