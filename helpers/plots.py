@@ -1,12 +1,13 @@
 """The report's figures: training curves, learning rate and accuracy against lambda."""
 
 import functools
-import os
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+
+from helpers.results import atomic_write
 
 STYLE = {  # one print-legible style for every figure (sized for an A4 text width)
     "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 9,
@@ -99,20 +100,11 @@ def accuracy_vs_lambda(rows: list, best: list | None = None) -> Figure:
 
 
 def save(fig: Figure, stem, formats=("png", "pdf"), dpi: int = 200) -> list:
-    """Write fig to stem.png and stem.pdf, each atomically (temporary name, then os.replace).
+    """Write fig to stem.png and stem.pdf, each atomically (results.atomic_write).
 
     stem: path without suffix (str or Path); its folder is created. Output: the paths written.
     """
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = stem.with_name(f"{stem.name}.{fmt}")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            fig.savefig(tmp, format=fmt, dpi=dpi)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        written.append(path)
-    return written
+    return [atomic_write(stem.with_name(f"{stem.name}.{fmt}"),
+                         lambda f, fmt=fmt: fig.savefig(f, format=fmt, dpi=dpi))
+            for fmt in formats]

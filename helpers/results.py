@@ -40,7 +40,7 @@ def _plain(value):
     raise TypeError(f"cannot store {type(value).__name__} in JSON")
 
 
-def _atomic_write(path: Path, write) -> Path:
+def atomic_write(path: Path, write) -> Path:
     """Call write(file) on a temporary file beside `path`, then os.replace it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -64,7 +64,7 @@ def save(name: str, numbers: dict, parameters: dict, build_dir, profile: str,
               "git_commit": git_commit(), "seconds": round(time.time() - started, 2),
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **numbers}
     text = json.dumps(record, indent=1, default=_plain).encode()
-    return _atomic_write(resolve(build_dir) / profile / "results" / f"{name}.json",
+    return atomic_write(resolve(build_dir) / profile / "results" / f"{name}.json",
                          lambda f: f.write(text))
 
 
@@ -103,7 +103,7 @@ def cached(cache_dir, inputs: dict, fn, *args, **kwargs) -> tuple:
     started = time.perf_counter()
     stored = {"value": fn(*args, **kwargs), "seconds": round(time.perf_counter() - started, 2)}
     if path is not None:
-        _atomic_write(path, lambda f: pickle.dump(stored, f, protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write(path, lambda f: pickle.dump(stored, f, protocol=pickle.HIGHEST_PROTOCOL))
     return stored["value"], stored["seconds"]
 
 

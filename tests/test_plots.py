@@ -73,9 +73,8 @@ def test_save_writes_png_and_pdf(tmp_path):
 def test_save_failure_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
     fig = plots.learning_rate(history())
 
-    def broken(self, fname, **kwargs):
-        with open(fname, "wb") as f:
-            f.write(b"half a figure")
+    def broken(self, file, **kwargs):
+        file.write(b"half a figure")
         raise OSError("disk full")
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken)

@@ -42,7 +42,7 @@ def test_interrupted_write_leaves_nothing(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        results._atomic_write(tmp_path / "r.json", half)
+        results.atomic_write(tmp_path / "r.json", half)
     assert list(tmp_path.iterdir()) == []
 
 
