@@ -1,0 +1,52 @@
+"""Inverted dropout on the hidden layer of N stacked two-layer networks.
+
+Training, one network: s1 = W1 x + b1, h = max(0, s1), h~ = h * u with u = z / keep,
+z_i ~ Bernoulli(keep) drawn afresh for every image, s = W2 h~ + b2, p = softmax(s).
+E[u] = 1, so E[h~] = h and evaluation uses the network without dropout (no rescaling).
+Backward, with G = (P - Y) / n:
+  dW2 = G H~^T,  db2 = G 1,  G1 = (W2^T G) * U * 1[S1 > 0],  dW1 = G1 X^T,  db1 = G1 1.
+Since U * 1[S1 > 0] = (1 / keep) 1[H~ > 0], helpers.network.deltas called with H~ gives
+G1 up to the factor 1 / keep: backward multiplies it in.
+"""
+
+import numpy as np
+
+from helpers.network import deltas, scores, softmax
+
+
+def mask(rng: np.random.Generator, shape, keep: float, dtype=np.float32) -> np.ndarray:
+    """The scaled mask U of `shape` (e.g. (N, m, n)): 1 / keep with probability keep, else 0.
+
+    keep in (0, 1]; keep = 1 gives all ones (no dropout). dtype of the result.
+    """
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be in (0, 1], got {keep!r}")
+    if keep == 1:
+        return np.ones(shape, dtype)
+    draws = rng.random(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
+    return (draws < keep).astype(dtype) / keep
+
+
+def forward(params: dict, X, U):
+    """P (N, K, n) and the dropped-out hidden activations H~ = max(0, S1) * U, (N, m, n)."""
+    _, H = scores(params, X)
+    H_drop = H * U
+    S = params["W2"] @ H_drop + params["b2"]
+    return softmax(S), H_drop
+
+
+def backward(params: dict, X, y, P, H_drop, keep: float) -> dict:
+    """Gradients of the mean cross-entropy of the dropped-out network (no regularisation).
+
+    Inputs: X (n, d), y (n,), P and H~ from forward with a mask of keep probability keep.
+    Output keyed like params: the formulas of the module docstring.
+    """
+    N, m, d = params["W1"].shape
+    G, G1 = deltas(params, y, P, H_drop)
+    G1 = G1 / keep  # U * 1[S1 > 0] = (1 / keep) 1[H~ > 0]
+    return {
+        "W1": (G1.reshape(N * m, -1) @ X).reshape(N, m, d),
+        "b1": G1.sum(axis=-1, keepdims=True),
+        "W2": G @ H_drop.mT,
+        "b2": G.sum(axis=-1, keepdims=True),
+    }
