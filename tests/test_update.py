@@ -1,0 +1,126 @@
+"""sgd_step (the fused, in-place update that train uses) is the explicit gradient step
+W <- W - eta dJ/dW with dJ/dW from network.gradients (the gradient-checked formulas):
+several networks with different lambdas side by side, with and without the W1 scale, in
+float32 and float64, on numpy and torch; and the comparison catches wrong updates.
+"""
+
+import inspect
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import training
+from helpers.network import K, gradients, init_params
+
+D, M, BATCH = 20, 6, 8
+LAMBDAS = np.array([0.01, 0.1, 0.3])  # one network each: decays 0.998 ... 0.94 at eta 0.1
+SCALES = np.array([0.5, 0.8, 1.0])  # w1_scale at the start: the real W1 is scale * params W1
+ETAS = (0.1, 0.05, 0.02, 0.1)  # one learning rate per step
+TOL = {np.float32: 1e-5, np.float64: 1e-12}  # max |error| / max |value|, each parameter
+
+
+@pytest.fixture(scope="module")
+def start():
+    """Initial parameters (float64, non-zero biases) and one batch per step."""
+    rng = np.random.default_rng(8)
+    params = init_params(D, M, range(len(LAMBDAS)), np.float64)
+    for b in ("b1", "b2"):
+        params[b] = 0.1 * rng.standard_normal(params[b].shape)
+    X = rng.standard_normal((len(ETAS), BATCH, D))
+    return params, X, rng.integers(0, K, (len(ETAS), BATCH))
+
+
+def explicit(params: dict, X, y, steps: int) -> dict:
+    """`steps` updates W <- W - eta gradients(W), in float64."""
+    for t in range(steps):
+        grads = gradients(params, X[t], y[t], LAMBDAS)
+        params = {k: v - ETAS[t] * grads[k] for k, v in params.items()}
+    return params
+
+
+def fused(params: dict, X, y, steps: int, dtype, engine: str, scaled: bool,
+          step=None) -> dict:
+    """`steps` calls of `step` (default sgd_step) as train makes them, in `dtype` on
+    `engine`; float64 numpy parameters back, with the W1 scale multiplied into W1."""
+    step = step or training.sgd_step
+    move = (lambda a: a.astype(dtype)) if engine == "numpy" else (
+        lambda a: torch.from_numpy(a.astype(dtype)))
+    p = {k: move(v) for k, v in params.items()}
+    lam = move(LAMBDAS.reshape(-1, 1, 1))
+    scale = move(SCALES.reshape(-1, 1, 1)) if scaled else None
+    if scaled:
+        p["W1"] = move(params["W1"] / SCALES.reshape(-1, 1, 1))
+    buffer = np.empty_like(p["W1"]) if engine == "numpy" else None
+    for t in range(steps):
+        labels = y[t] if engine == "numpy" else torch.from_numpy(y[t])
+        step(p, move(X[t]), labels, lam, ETAS[t], buffer, scale)
+    out = {k: np.asarray(v, np.float64) for k, v in p.items()}
+    if scaled:
+        out["W1"] = out["W1"] * np.asarray(scale, np.float64)
+    return out
+
+
+def mismatch(got: dict, want: dict) -> float:
+    """The largest error of any parameter, relative to that parameter's largest entry."""
+    assert got.keys() == want.keys() and all(got[k].shape == want[k].shape for k in want)
+    return max(np.abs(got[k] - want[k]).max() / np.abs(want[k]).max() for k in want)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scaled", [False, True], ids=["plain", "w1_scale"])
+@pytest.mark.parametrize("steps", [1, len(ETAS)])
+def test_sgd_step_is_the_explicit_gradient_step(start, engine, dtype, scaled, steps):
+    got = fused(*start, steps, dtype, engine, scaled)
+    assert mismatch(got, explicit(*start, steps)) < TOL[dtype]
+
+
+def test_the_update_moves_every_parameter(start):
+    """The comparison is not vacuous: each parameter changes by far more than the tolerance."""
+    before, after = start[0], explicit(*start, 1)
+    for k in before:
+        assert mismatch({k: after[k]}, {k: before[k]}) > 1e3 * TOL[np.float32], k
+
+
+# Each mutation: (what the line of sgd_step says, what a wrong version says instead).
+MUTATIONS = {
+    "decay 1 - eta lambda": ("decay = 1 - 2 * eta * lam", "decay = 1 - eta * lam"),
+    "no decay": ("decay = 1 - 2 * eta * lam", "decay = 1"),
+    "the first lambda for every network": ("decay = 1 - 2 * eta * lam",
+                                           "decay = 1 - 2 * eta * lam[:1]"),
+    "decay with the wrong sign": ("decay = 1 - 2 * eta * lam", "decay = 1 + 2 * eta * lam"),
+    "b1 step with the wrong sign": ('params["b1"] += G1.sum', 'params["b1"] -= G1.sum'),
+    "b2 step with the wrong sign": ('params["b2"] += db2', 'params["b2"] -= db2'),
+    "W2 step with the wrong sign": ('params["W2"] += G @ H.mT', 'params["W2"] -= G @ H.mT'),
+    "W1 step not divided by the scale": ("G1 = G1 / w1_scale", "G1 = G1 * 1"),
+}
+
+
+def mutated(mutation=None):
+    """A copy of sgd_step compiled from its source, with one line changed (none: as is)."""
+    source = inspect.getsource(training.sgd_step)
+    if mutation is not None:
+        right, wrong = MUTATIONS[mutation]
+        assert source.count(right) == 1, f"sgd_step no longer has {right!r}: update MUTATIONS"
+        source = source.replace(right, wrong)
+    namespace = dict(vars(sys.modules[training.sgd_step.__module__]))  # its imports
+    exec(compile(source, f"<sgd_step, {mutation or 'unchanged'}>", "exec"), namespace)
+    return namespace["sgd_step"]
+
+
+def test_the_unchanged_copy_passes(start):
+    """The copy the mutations are made in is faithful, so a failure below is the mutation's."""
+    for scaled in (False, True):
+        got = fused(*start, 1, np.float32, "numpy", scaled, step=mutated())
+        assert mismatch(got, explicit(*start, 1)) < TOL[np.float32]
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_caught_wrong_update(start, mutation):
+    """Every wrong version fails the comparison, at the loosest tolerance (float32)."""
+    scalings = [True] if "scale" in mutation else [False, True]
+    for scaled in scalings:
+        got = fused(*start, 1, np.float32, "numpy", scaled, step=mutated(mutation))
+        assert mismatch(got, explicit(*start, 1)) > 10 * TOL[np.float32], (mutation, scaled)
