@@ -1,0 +1,56 @@
+"""Smith's learning-rate range test (2017, section 3.3): its schedule and its rule, pure."""
+
+import numpy as np
+
+FRACTION = 0.25  # eta_min = eta_max / 4: Smith suggests a factor 3 to 4 between the bounds
+
+
+def range_test_schedule(total_steps: int, eta_start: float, eta_end: float,
+                        kind: str = "linear") -> np.ndarray:
+    """eta_t for t = 0 .. total_steps - 1, rising from eta_start (t = 0) to eta_end (last step).
+
+    kind "linear": eta_t = eta_start + t / (T - 1) (eta_end - eta_start), Smith's choice;
+    "log": eta_t = eta_start (eta_end / eta_start)^(t / (T - 1)), evenly spaced in log eta.
+    Needs total_steps >= 2 and 0 < eta_start < eta_end. Output: float64 (total_steps,).
+    """
+    if total_steps < 2 or not 0 < eta_start < eta_end:
+        raise ValueError("need total_steps >= 2 and 0 < eta_start < eta_end")
+    fraction = np.arange(total_steps) / (total_steps - 1)
+    if kind == "linear":
+        return eta_start + fraction * (eta_end - eta_start)
+    if kind == "log":
+        return eta_start * (eta_end / eta_start) ** fraction
+    raise ValueError(f"kind must be 'linear' or 'log', got {kind!r}")
+
+
+def smooth(values, window: int = 5) -> np.ndarray:
+    """Centred moving average of odd width `window`; near the ends, the mean of what there is.
+
+    Output float64, values' shape (1-D). A single spike of height h moves it by h / window.
+    """
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"window must be a positive odd int, got {window!r}")
+    values = np.asarray(values, dtype=np.float64)
+    ones = np.ones(window)
+    sums = np.convolve(values, ones, mode="same")
+    counts = np.convolve(np.ones_like(values), ones, mode="same")
+    return sums / counts
+
+
+def eta_range(etas, scores, window: int = 5, fraction: float = FRACTION,
+              higher_is_better: bool = True) -> tuple[float, float]:
+    """(eta_min, eta_max) from one range-test run: scores recorded at increasing etas.
+
+    eta_max is the eta at the maximum of the smoothed score (smooth(scores, window)): the
+    point where validation accuracy stops rising. With losses pass higher_is_better=False:
+    then eta_max is where the smoothed loss is lowest, just before it turns up.
+    eta_min = fraction * eta_max. Ties go to the smallest eta.
+    """
+    etas, scores = np.asarray(etas, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    if etas.shape != scores.shape or etas.ndim != 1 or len(etas) < 2:
+        raise ValueError("etas and scores must be 1-D, of the same length >= 2")
+    if np.any(np.diff(etas) <= 0):
+        raise ValueError("etas must be strictly increasing")
+    smoothed = smooth(scores if higher_is_better else -scores, window)
+    eta_max = float(etas[np.argmax(smoothed)])
+    return fraction * eta_max, eta_max
