@@ -91,3 +91,17 @@ def test_evaluation_without_dropout_is_the_expected_value(case):
     unscaled = sum(W2 @ (H * (mask(rng, H.shape, KEEP, np.float64) > 0)) + b2
                    for _ in range(200)) / 200
     assert np.abs(unscaled - S).max() > 0.2 * np.abs(S).max()  # without 1 / keep: biased
+
+
+def test_one_keep_per_network(case):
+    params, X, y, _ = case
+    keep = np.array([0.5, 0.9]).reshape(2, 1, 1)
+    U = mask(np.random.default_rng(4), (2, 8, 2000), keep, np.float64)
+    assert set(np.unique(U[0])) == {0, 2} and np.unique(U[1]) == pytest.approx([0, 1 / 0.9])
+    assert (U[0] > 0).mean() == pytest.approx(0.5, abs=0.03)
+    assert (U[1] > 0).mean() == pytest.approx(0.9, abs=0.03)
+    U = U[:, :, :9]
+    P, H_drop = forward(params, X, U)
+    ours, ref = backward(params, X, y, P, H_drop, keep.reshape(-1)), autograd(params, X, y, U)
+    for k in ref:
+        np.testing.assert_allclose(ours[k], ref[k], rtol=1e-10, atol=1e-13)
