@@ -1,0 +1,117 @@
+"""helpers.readme rebuilds the README's results table from synthetic results in tmp_path."""
+
+import json
+
+import pytest
+
+from helpers import readme
+
+ORIGINAL = {"gradient check, max rel. error vs autograd": "1.6e-14", "Exercise 3": "47.54 %",
+            "fine search, best validation": "55.12 % (lambda 2.2e-3)"}
+README = """# Title
+
+Prose before.
+
+<!-- results:begin -->
+| run | original report (m = 100) | `seed` profile | `assignment` profile |
+|---|---|---|---|
+| gradient check, max rel. error vs autograd | 1.6e-14 | old | old |
+| Exercise 3 | 47.54 % | old | old |
+| fine search, best validation | 55.12 % (lambda 2.2e-3) | old | old |
+<!-- results:end -->
+
+Prose after.
+"""
+
+
+def results(shift: float) -> dict:
+    """{notebook: results} with the keys the table reads; `shift` moves every accuracy."""
+    run = {"accuracy": {"train": 0.6, "val": 0.45, "test": 0.4634 + shift},
+           "accuracy_over_seeds": {"test": {"mean": 0.4619 + shift, "std": 0.0028,
+                                            "values": [0.4634, 0.4604]}}}
+    search = {"best": [{"lambda": 1.59e-5, "train_accuracy": 0.55, "val_accuracy": 0.5134 + shift},
+                       {"lambda": 2e-5, "train_accuracy": 0.56, "val_accuracy": 0.51}]}
+    grad = {"max_relative_error": {
+        "autograd": {"W1": 2.93e-14, "b1": 9e-16, "W2": 1.2e-14, "b2": 1e-15},
+        "finite_difference": {"W1": 5.85e-7, "b1": 1e-8, "W2": 1e-7, "b2": 3e-9}}}
+    return {"01-gradient-check": grad, "02-clr-one-cycle": {**run, "parameters": {"m": 50}},
+            "03-clr-three-cycles": run, "04-lambda-coarse-search": search,
+            "05-lambda-fine-search": search, "06-best-lambda": run}
+
+
+def write_results(build, profile: str, shift: float = 0.0) -> None:
+    folder = build / profile / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    for notebook, numbers in results(shift).items():
+        (folder / f"{notebook}.json").write_text(json.dumps(numbers))
+
+
+@pytest.fixture
+def files(tmp_path):
+    """(README path, build folder) with results of both profiles."""
+    path, build = tmp_path / "README.md", tmp_path / "build"
+    path.write_text(README)
+    write_results(build, "seed", shift=0.01)
+    write_results(build, "assignment")
+    return path, build
+
+
+def run(files, *flags) -> int:
+    path, build = files
+    return readme.main(["--readme", str(path), "--build", str(build), *flags])
+
+
+def rows(text: str) -> dict:
+    """{row label: its cells} of the table between the markers."""
+    lines = readme.block(text)[1].strip().splitlines()
+    return {cells[0]: cells[1:] for cells in
+            ([c.strip() for c in line.strip("|").split("|")] for line in lines)}
+
+
+def test_the_table_is_rebuilt_from_the_results(files):
+    assert run(files) == 0
+    text = files[0].read_text()
+    table = rows(text)
+    assert table["run"] == ["original report (m = 100)", "`seed` profile (m = 50)",
+                            "`assignment` profile (m = 50)"]
+    assert table["Exercise 3"] == ["47.54 %", "47.34 % (47.19 ± 0.28)", "46.34 % (46.19 ± 0.28)"]
+    assert table["coarse search, best validation"] == [
+        "-", "52.34 % (lambda 1.6e-5)", "51.34 % (lambda 1.6e-5)"]
+    assert table["gradient check, max rel. error vs autograd"][2] == \
+        "2.9e-14 (5.9e-7 vs finite differences)"
+    assert {label: cells[0] for label, cells in table.items()
+            if label in ORIGINAL} == ORIGINAL  # the original's column is kept
+    assert [label for label, *_ in readme.ROWS] == list(table)[2:]  # every row, in order
+    before, _, after = readme.block(text)
+    assert before.startswith(README.split("<!--")[0]) and after.endswith("Prose after.\n")
+    assert sorted(p.name for p in files[0].parent.iterdir()) == ["README.md", "build"]
+
+
+def test_a_changed_number_changes_the_table_and_check_says_so(files, capsys):
+    assert run(files) == 0
+    assert run(files, "--check") == 0
+    current = files[0].read_text()
+    write_results(files[1], "assignment", shift=0.002)
+    capsys.readouterr()
+    assert run(files, "--check") == 1
+    out = capsys.readouterr().out
+    assert "out of date" in out and "+| Exercise 3 |" in out and "46.54 %" in out
+    assert files[0].read_text() == current  # --check changes nothing
+    assert run(files) == 0
+    assert rows(files[0].read_text())["Exercise 3"][2] == "46.54 % (46.39 ± 0.28)"
+    assert run(files, "--check") == 0
+
+
+def test_missing_results_name_the_report_to_run(files, capsys):
+    (files[1] / "seed" / "results" / "05-lambda-fine-search.json").unlink()
+    assert run(files) == 2
+    err = capsys.readouterr().err
+    assert "05-lambda-fine-search.json" in err and "make report PROFILE=seed" in err
+    assert "PROFILE=assignment" not in err
+    assert files[0].read_text() == README
+
+
+def test_a_readme_without_the_markers_is_an_error(files, capsys):
+    files[0].write_text(README.replace("<!-- results:end -->", ""))
+    assert run(files, "--check") == 2
+    assert "<!-- results:end -->" in capsys.readouterr().err
