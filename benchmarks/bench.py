@@ -2,7 +2,10 @@
 
 `python -m benchmarks.bench` (or `make bench`) prints a table and merges it into
 build/bench/bench.json under a label naming the OpenBLAS settings it ran with.
-Every timing is the median of `reps` interleaved runs (candidate, then its reference).
+Every timing is the median of `reps` runs after a warm-up. The numpy engine is timed in this
+process; every reference (the PyTorch user's step, the matrix products alone) and the torch
+engines are timed each in a fresh process of its own (`--reference GROUP`, JSON on stdout),
+so no thread pool of another library is left spinning beside them.
 """
 
 import argparse
@@ -11,16 +14,19 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 from helpers.network import K, evaluate, init_params
+from helpers.results import atomic_write
 from helpers.training import sgd_step
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m benchmarks.bench` there
 
 # The assignment's shapes: batch 100, m = 50 hidden units, CIFAR-10 images (d = 3072).
 FULL = {"n": 45000, "d": 3072, "m": 50, "batch": 100, "lambdas": 100, "seeds": 10,
@@ -32,6 +38,8 @@ CYCLE = 1800  # steps of the coarse search: one cycle, n_s = 2 floor(45000 / 100
 
 def environment() -> dict:
     """Which BLAS ran, with which OpenBLAS settings, on which CPU, under which load."""
+    import torch  # here and below imported where used: numpy-only references start faster
+
     cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor())
     return {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
@@ -50,12 +58,14 @@ def _lines(path: str) -> list:
 
 
 def _torch_blas() -> str:
+    import torch
+
     config = torch.__config__.show()
     return "MKL" if "BLAS_INFO=mkl" in config else "other (see torch.__config__.show())"
 
 
 def interleaved(candidates: dict, reps: int) -> dict:
-    """{name: median seconds} of each callable, run in turn `reps` times (noise hits all)."""
+    """{name: median seconds} of each callable, run in turn `reps` times after a warm-up."""
     times = {name: [] for name in candidates}
     for run in candidates.values():  # warm-up: first-call allocations, thread start
         run()
@@ -82,6 +92,8 @@ def our_steps(shape: dict, X, y, lambdas, device=None, bf16=False):
     lam = np.asarray(lambdas, np.float32).reshape(-1, 1, 1)
     scale = np.ones_like(lam)
     if device is not None:
+        import torch
+
         move = torch.from_numpy
         params, X, y, lam, scale = ({k: move(v) for k, v in params.items()}, move(X), move(y),
                                     move(lam), move(scale))
@@ -102,21 +114,29 @@ class _bf16_products:
 
     def __init__(self, on: bool):
         self.on, self.old = on, None
+        if on:
+            import torch
+
+            self.backends = torch.backends
 
     def __enter__(self):
         if self.on:
-            self.old = torch.backends.mkldnn.matmul.fp32_precision
-            torch.backends.mkldnn.matmul.fp32_precision = "bf16"
+            self.old = self.backends.mkldnn.matmul.fp32_precision
+            self.backends.mkldnn.matmul.fp32_precision = "bf16"
 
     def __exit__(self, *exc):
         if self.on:
-            torch.backends.mkldnn.matmul.fp32_precision = self.old
+            self.backends.mkldnn.matmul.fp32_precision = self.old
 
 
 def _batches(shape: dict, device=None) -> list:
     rng = np.random.default_rng(1)
     rows = [rng.permutation(shape["n"])[: shape["batch"]] for _ in range(shape["steps"])]
-    return rows if device is None else [torch.from_numpy(r) for r in rows]
+    if device is None:
+        return rows
+    import torch
+
+    return [torch.from_numpy(r) for r in rows]
 
 
 def products(shape: dict, networks: int, library: str = "numpy", bf16=False):
@@ -126,7 +146,11 @@ def products(shape: dict, networks: int, library: str = "numpy", bf16=False):
     rng = np.random.default_rng(2)
     arrays = [rng.standard_normal(s, dtype=np.float32) for s in
               ((N * m, d), (n, d), (N, K, m), (N, m, n), (N, K, n), (N * m, n))]
-    W1, X, W2, H, G, G1 = arrays if library == "numpy" else map(torch.from_numpy, arrays)
+    if library != "numpy":
+        import torch
+
+        arrays = [torch.from_numpy(a) for a in arrays]
+    W1, X, W2, H, G, G1 = arrays
     out = np.empty_like(W1) if library == "numpy" else None
 
     def run():
@@ -148,6 +172,8 @@ def flops_per_step(shape: dict, networks: int) -> float:
 def pytorch_user(shape: dict, X, y, lam: float = 1e-3):
     """The step as a PyTorch user writes it: nn.Sequential, CrossEntropyLoss, autograd,
     optim.SGD with weight_decay = 2 lambda on the weights only (= our cost J)."""
+    import torch
+
     net = torch.nn.Sequential(torch.nn.Linear(shape["d"], shape["m"]), torch.nn.ReLU(),
                               torch.nn.Linear(shape["m"], K))
     weights = [net[0].weight, net[2].weight]
@@ -176,12 +202,10 @@ def row(goal: str, what: str, seconds: float, reference: str, ref_seconds: float
 def bench_step(shape: dict, X, y) -> list:
     """Goal 1: one step of one network (batch 100, m = 50) against PyTorch and BLAS."""
     shape = {**shape, "steps": 4 * shape["steps"]}  # a step is short: time more of them
-    candidates = {"ours": our_steps(shape, X, y, [1e-3]),
-                  "torch_user": pytorch_user(shape, X, y), "products": products(shape, 1)}
-    for name, bf16 in ENGINES.items():
-        candidates[name] = our_steps(shape, X, y, [1e-3], "cpu", bf16)
-    candidates[ONE] = one_blas_thread(our_steps(shape, X, y, [1e-3]))
-    runs = interleaved(candidates, shape["reps"])
+    runs = interleaved({"ours": our_steps(shape, X, y, [1e-3]),
+                        ONE: one_blas_thread(our_steps(shape, X, y, [1e-3]))}, shape["reps"])
+    for group in ("torch_user", "products", "torch_engines"):
+        runs |= in_own_process(group, shape, 1)
     t = {k: v / shape["steps"] for k, v in runs.items()}
     rows = [
         row("1 step", "one step, 1 network (numpy engine)", t["ours"],
@@ -196,6 +220,42 @@ def bench_step(shape: dict, X, y) -> list:
 
 ENGINES = {"torch float32 (MKL)": False, "torch, oneDNN bf16 math mode": True}
 ONE = "numpy engine, one BLAS thread"
+PROCESSES = []  # {"group", "pid", "networks"} of every reference timed in its own process
+
+
+def references(group: str, shape: dict, networks: int) -> dict:
+    """{name: callable} of one reference group, built in the process that times them."""
+    if group == "products":
+        return {"products": products(shape, networks)}
+    X, y = data(shape)
+    if group == "torch_user":
+        return {"torch_user": pytorch_user(shape, X, y)}
+    if group == "evaluation_products":
+        return {"products": evaluation_products(shape, X, networks)}
+    if group == "torch_engines":
+        lambdas = np.logspace(-5, -1, networks)
+        return {key: run for name, bf16 in ENGINES.items() for key, run in (
+            (name, our_steps(shape, X, y, lambdas, "cpu", bf16)),
+            (f"{name} products", products(shape, networks, "torch", bf16)))}
+    raise ValueError(f"unknown reference group {group!r}: one of {', '.join(GROUPS)}")
+
+
+GROUPS = ("torch_user", "products", "evaluation_products", "torch_engines")
+
+
+def in_own_process(group: str, shape: dict, networks: int) -> dict:
+    """{name: median seconds} of a reference group timed by a fresh Python process
+    (`python -m benchmarks.bench --reference GROUP`): its own BLAS and torch threads, and
+    none of this process's left spinning beside it."""
+    command = [sys.executable, "-m", "benchmarks.bench", "--reference", group,
+               "--shape", json.dumps(shape), "--networks", str(networks)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the reference {group} failed in its own process "
+                           f"({' '.join(command[1:5])} ...):\n{done.stderr[-3000:]}")
+    answer = json.loads(done.stdout)
+    PROCESSES.append({"group": group, "pid": answer["pid"], "networks": networks})
+    return answer["medians"]
 
 
 def one_blas_thread(run):
@@ -214,15 +274,13 @@ def bench_side_by_side(shape: dict, X, y, networks: int, label: str) -> list:
     then the torch engines against the numpy engine and against their own products."""
     lambdas = np.logspace(-5, -1, networks)
     user_shape = {**shape, "steps": 5 * shape["steps"]}
-    candidates = {"ours": our_steps(shape, X, y, lambdas), "products": products(shape, networks),
-                  "torch_user": pytorch_user(user_shape, X, y)}
-    for name, bf16 in ENGINES.items():
-        candidates[name] = our_steps(shape, X, y, lambdas, "cpu", bf16)
-        candidates[f"{name} products"] = products(shape, networks, "torch", bf16)
-    candidates[ONE] = one_blas_thread(our_steps(shape, X, y, lambdas))
-    runs = interleaved(candidates, shape["reps"])
+    runs = interleaved({"ours": our_steps(shape, X, y, lambdas),
+                        ONE: one_blas_thread(our_steps(shape, X, y, lambdas))}, shape["reps"])
+    runs |= in_own_process("products", shape, networks)
+    runs |= in_own_process("torch_engines", shape, networks)
     t = {k: v / shape["steps"] for k, v in runs.items()}
-    t["torch_user"] = runs["torch_user"] / user_shape["steps"]
+    t["torch_user"] = in_own_process("torch_user", user_shape, 1)["torch_user"] / \
+        user_shape["steps"]
     rate = lambda key: f"{flops_per_step(shape, networks) / t[key] / 1e9:.0f} GFLOP/s"  # noqa: E731
     sequential = networks * t["torch_user"]
     rows = [
@@ -274,21 +332,29 @@ def _against_extrapolation(whole: list, rows: list) -> list:
              "ratio": r["median_s"] / cycle["median_s"]} if r["median_s"] else r for r in whole]
 
 
+def evaluation_products(shape: dict, X, networks: int):
+    """A callable running only the products of a whole-set evaluation, chunks of 5000:
+    W1 X^T on the stacked W1, then the N small W2 H on one thread, as the engine runs them."""
+    params = init_params(shape["d"], shape["m"], range(networks))
+    Xe = X[: shape["eval_images"]]
+    W1, W2 = params["W1"].reshape(-1, shape["d"]), params["W2"]
+    H = np.ones((networks, shape["m"], min(5000, len(Xe))), np.float32)
+
+    def gemms():
+        for start in range(0, len(Xe), 5000):
+            W1 @ Xe[start : start + 5000].T
+            with threadpool_limits(1, user_api="blas"):
+                W2 @ H
+    return gemms
+
+
 def bench_evaluate(shape: dict, X, y, networks: int) -> list:
     """Whole-set evaluation of `networks` networks against its two products alone."""
     params = init_params(shape["d"], shape["m"], range(networks))
     Xe, ye = X[: shape["eval_images"]], y[: shape["eval_images"]]
     lam = np.full(networks, 1e-3, np.float32)
-    W1, W2 = params["W1"].reshape(-1, shape["d"]), params["W2"]
-    H = np.ones((networks, shape["m"], min(5000, len(ye))), np.float32)
-
-    def gemms():  # the N small products on one thread, as the engine runs them
-        for start in range(0, len(ye), 5000):
-            W1 @ Xe[start : start + 5000].T
-            with threadpool_limits(1, user_api="blas"):
-                W2 @ H
-    runs = interleaved({"ours": lambda: evaluate(params, Xe, ye, lam), "products": gemms},
-                       shape["reps"])
+    runs = interleaved({"ours": lambda: evaluate(params, Xe, ye, lam)}, shape["reps"])
+    runs |= in_own_process("evaluation_products", shape, networks)
     flops = 2.0 * networks * shape["m"] * len(ye) * (shape["d"] + K)
     rate = lambda s: f"{flops / s / 1e9:.0f} GFLOP/s"  # noqa: E731
     return [row("3 report", f"whole-set evaluation, {networks} networks x {len(ye)} images, "
@@ -362,7 +428,8 @@ def markdown(result: dict, goals=("1 step", "2 search", "engine", "3 report", "4
     lines = [f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE="
              f"{env['OPENBLAS_L2_SIZE']}; numpy BLAS {_blas_summary(env)}; torch BLAS "
              f"{env['torch_blas']}; load average {env['load_average'][0]:.1f} before, "
-             f"{env['load_average_after'][0]:.1f} after; {result['finished']}", "",
+             f"{env['load_average_after'][0]:.1f} after; {result['finished']}"
+             + (f"; {OWN_PROCESS}" if "reference_processes" in result else ""), "",
              "| goal | measured | median (s) | reference | median (s) | ratio | target | met |",
              "|---|---|---:|---|---:|---:|---|---|"]
     for r in (r for r in result["rows"] if r["goal"] in goals):
@@ -373,30 +440,38 @@ def markdown(result: dict, goals=("1 step", "2 search", "engine", "3 report", "4
     return "\n".join(lines)
 
 
+OWN_PROCESS = ("references (PyTorch user, products alone) and the torch engines: each timed in "
+               "a fresh process of its own; the numpy engine in this one")
+
+
 def _fmt(value, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
 def write_json(path: Path, key: str, result: dict) -> None:
     """Merge `result` into path's {"runs": {key: result}} atomically (temp file, replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         merged = json.loads(path.read_text())
     except (OSError, ValueError):
         merged = {"runs": {}}
     merged.setdefault("runs", {})[key] = result
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(merged, indent=1))
-    os.replace(tmp, path)
+    text = json.dumps(merged, indent=1).encode()
+    atomic_write(path, lambda f: f.write(text))
 
 
 def main(argv=None) -> int:
     args = _arguments(argv)
+    if args.reference:  # a child of in_own_process: the medians as JSON, nothing else
+        medians = interleaved(references(args.reference, json.loads(args.shape), args.networks),
+                              json.loads(args.shape)["reps"])
+        print(json.dumps({"pid": os.getpid(), "medians": medians}))
+        return 0
     if args.markdown:
         for key, result in json.loads(Path(args.out).read_text())["runs"].items():
             print(f"### {key}\n\n{markdown(result)}\n")
         return 0
     shape = QUICK if args.quick else FULL
+    PROCESSES.clear()
     env = environment()
     whole = bench_whole_search(args.data) if args.whole_search else []  # before X: memory
     X, y = data(shape)
@@ -409,7 +484,8 @@ def main(argv=None) -> int:
     rows += bench_memory(X)
     env["load_average_after"] = os.getloadavg()
     result = {"label": label(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-              "shape": shape, "environment": env, "rows": rows}
+              "shape": shape, "environment": env, "rows": rows,
+              "reference_processes": {"this": os.getpid(), "references": PROCESSES}}
     print(f"benchmarks ({label()}: OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, "
           f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}; numpy BLAS {_blas_summary(env)}; "
           f"torch BLAS {env['torch_blas']}; load average {env['load_average'][0]:.1f} before, "
@@ -417,6 +493,7 @@ def main(argv=None) -> int:
     if max(env["load_average"][0], env["load_average_after"][0]) > 1.5:
         print("note: other processes used the cores; a two-thread BLAS call then waits for a "
               "scheduler tick (about 4 ms), which hits small products most")
+    print(OWN_PROCESS)
     print(table(rows))
     write_json(Path(args.out), label(), result)
     print(f"written to {args.out} under \"{label()}\"")
@@ -440,7 +517,14 @@ def _arguments(argv):
     parser.add_argument("--data", default=None, help="CIFAR-10 folder (default: find it)")
     parser.add_argument("--markdown", action="store_true",
                         help="print the runs in --out as Markdown tables, measure nothing")
-    return parser.parse_args(argv)
+    parser.add_argument("--reference", choices=GROUPS,
+                        help="time one reference group in this process; print JSON (internal)")
+    parser.add_argument("--shape", help="with --reference: the shape as JSON")
+    parser.add_argument("--networks", type=int, default=1, help="with --reference")
+    args = parser.parse_args(argv)
+    if args.reference and not args.shape:
+        parser.error("--reference needs --shape (the shape as JSON)")
+    return args
 
 
 if __name__ == "__main__":
