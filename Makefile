@@ -15,10 +15,11 @@ help: ## list the targets
 
 setup: $(STAMP) ## create .venv with every dependency (torch pinned) and register the kernel
 
+# The kernel goes inside .venv (--sys-prefix): each clone's Jupyter finds its own Python.
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
-	$(PY) -m ipykernel install --user --name dd2424-a2 --display-name "Python (DD2424 A2)" >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name dd2424-a2 --display-name "Python (DD2424 A2)" >/dev/null
 	@touch $@
 
 test: $(STAMP) ## ruff, then the test suite (real-data tests run when data/ holds CIFAR-10)
@@ -31,8 +32,19 @@ lint: $(STAMP) ## ruff only
 data: $(STAMP) ## find CIFAR-10 (path, env CIFAR10_DIR, data/) or download and verify it
 	$(PY) -m helpers.data
 
-clean: ## remove build outputs (keeps .venv and data/)
-	rm -rf build figures
+clean: ## remove build outputs (keeps .venv, data/ and figures/README.md)
+	rm -rf build figures/*/
+
+.PHONY: lab
+LAB_HOST ?= 127.0.0.1
+LAB_PORT ?= 8888
+lab: $(STAMP) ## JupyterLab on notebooks/ at http://LAB_HOST:LAB_PORT (127.0.0.1:8888; no browser opened)
+	$(VENV)/bin/jupyter lab --no-browser --ip $(LAB_HOST) --port $(LAB_PORT) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+
+.PHONY: readme
+readme: $(STAMP) ## README results table from build/{seed,assignment}/results (--check: python -m helpers.readme --check)
+	$(PY) -m helpers.readme
 
 .PHONY: bench
 bench: $(STAMP) ## benchmarks (step, search, report times, memory; one whole coarse search) as set here, then with OpenBLAS's own settings; build/bench/bench.json
@@ -48,8 +60,6 @@ ifeq ($(wildcard params/$(PROFILE).yaml),)
   $(error unknown PROFILE '$(PROFILE)': there is no params/$(PROFILE).yaml; the profiles are \
     $(basename $(notdir $(wildcard params/*.yaml))))
 endif
-NOTEBOOKS := 01-gradient-check 02-clr-one-cycle 03-clr-three-cycles \
-             04-lambda-coarse-search 05-lambda-fine-search 06-best-lambda
 OUT       := build/$(PROFILE)
 EXECUTED  := $(OUT)/notebooks
 HELPERS   := $(wildcard helpers/*.py)
@@ -60,9 +70,14 @@ APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generi
              poppler-utils libjs-mathjax
 MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
   --HTMLExporter.mathjax_url='file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full')
+# The sections, their order and dependencies come from the registry, notebooks/sections.toml
+# (SECTIONS, LONG, REPORT and one rule per `reads`), through build/sections.mk.
+include build/sections.mk
+build/sections.mk: notebooks/sections.toml helpers/sections.py
+	@mkdir -p build && python3 -m helpers.sections makefile > $@.tmp && mv -f $@.tmp $@
 # Under make -jN (N > 1) the short notebooks get one BLAS thread each and run beside the
-# longest chain (04 -> 05 -> 06, the lambda searches), which keeps every thread.
-ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) case "$*" in 0[456]-*) ;; *) \
+# long training runs (the registry's `long = true`), which keep every thread.
+ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) case " $(LONG) " in *" $* "*) ;; *) \
   export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ;; esac ;; esac
 
 .PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data check-report
@@ -72,18 +87,20 @@ report: $(OUT)/report.html $(if $(PDF_TOOLS),$(OUT)/report.pdf) ## run every not
 	@$(if $(PDF_TOOLS),:,echo "no PDF: pandoc and xelatex are missing; run 'make pdf-tools' as root \
 	  (apt-get install $(APT_PDF)), then make report again")
 
-notebooks: $(NOTEBOOKS:%=$(EXECUTED)/%.ipynb) ## run the six section notebooks of PROFILE (one: make build/PROFILE/notebooks/NAME.ipynb)
+notebooks: $(SECTIONS:%=$(EXECUTED)/%.ipynb) ## run every section notebook of PROFILE (one: make build/PROFILE/notebooks/NAME.ipynb)
 
-check-report: ## check build/PROFILE/report.pdf with poppler: 7 figures, 6 listings, Reproduction
+check-report: ## check build/PROFILE/report.pdf with poppler: every figure, listing and check of the registry
 	.ci/check-report $(OUT)/report.pdf
 
 report-times: ## seconds each executed notebook of PROFILE took, and the total
-	@$(PY) -m helpers.results $(EXECUTED)
+	@$(PY) -m helpers.timing $(EXECUTED)
 
 check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it when missing, as make data)
 	@$(PY) -m helpers.data
 
-# One notebook: its parameters from the profile (unknown keys rejected), then papermill into
+# One notebook: its parameters from the profile (unknown keys and wrong types rejected), then
+# papermill, with the notebook's name in WORKBOOK_NOTEBOOK and WORKBOOK_MAKE=1 (so its
+# results go where the report reads them; a hand run writes to build/hand/), into
 # a temporary name; only a successful run is renamed to the target (a failed one is kept as
 # NAME.failed.ipynb to read the error).
 $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STAMP) check-data
@@ -91,7 +108,7 @@ $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STA
 	@$(PY) -m helpers.params $(PROFILE) $* -o $(EXECUTED)/$*.yaml
 	@rm -f $(EXECUTED)/$*.failed.ipynb
 	@echo "running $* ($(PROFILE))"
-	@$(ONE_THREAD); if $(PAPERMILL) -k python3 --log-level WARNING --no-progress-bar \
+	@$(ONE_THREAD); export WORKBOOK_NOTEBOOK=$* WORKBOOK_MAKE=1; if $(PAPERMILL) -k python3 --log-level WARNING --no-progress-bar \
 	    -f $(EXECUTED)/$*.yaml notebooks/$*.ipynb $(EXECUTED)/$*.running.ipynb \
 	    2> >(grep -v -e "over TCP without encryption" -e "^$$" >&2); then \
 	  mv -f $(EXECUTED)/$*.running.ipynb $@; \
@@ -100,11 +117,10 @@ $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STA
 	  echo "error: notebooks/$*.ipynb failed; see $(EXECUTED)/$*.failed.ipynb" >&2; exit 1; \
 	fi
 
-$(EXECUTED)/05-lambda-fine-search.ipynb: $(EXECUTED)/04-lambda-coarse-search.ipynb
-$(EXECUTED)/06-best-lambda.ipynb: $(EXECUTED)/05-lambda-fine-search.ipynb
-# The coarse search first: it starts the longest chain (04 -> 05 -> 06) early under make -j.
-$(EXECUTED)/report.ipynb: $(patsubst %,$(EXECUTED)/%.ipynb,04-lambda-coarse-search \
-  $(filter-out 04-lambda-coarse-search,$(NOTEBOOKS)))
+# Each section after the ones it `reads`; the report after every section, the long ones
+# first (they start the longest chain early under make -j): rules in build/sections.mk.
+
+$(EXECUTED)/report.ipynb: notebooks/original.json
 
 $(OUT)/report.html: $(EXECUTED)/report.ipynb
 	$(JUPYTER) nbconvert --log-level WARN --to html --no-input --embed-images \

@@ -1,6 +1,8 @@
 """Parameter profiles (params/<profile>.yaml) for the notebooks, with unknown keys rejected."""
 
 import argparse
+import ast
+import json
 import sys
 from pathlib import Path
 
@@ -21,12 +23,49 @@ def notebook_parameters(notebook) -> dict:
     return {name: info["default"] for name, info in found.items()}
 
 
+TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+RULES = {  # parameters whose 0 or sign means something: the values allowed, and what they mean
+    "n_s": (lambda v: v >= 0, ">= 0 (0: 2 floor(n / batch_size))"),
+    "limit": (lambda v: v >= 0, ">= 0 (0: every image)"),
+    "lam": (lambda v: v >= 0 or v == -1, ">= 0, or -1 (the best lambda of the search it reads)"),
+    "n_seeds": (lambda v: v >= 1, ">= 1"),
+    "count": (lambda v: v >= 1, ">= 1"),
+    "cycles": (lambda v: v >= 1, ">= 1"),
+    "records_per_cycle": (lambda v: v >= 1, ">= 1"),
+    "half_width": (lambda v: v > 0, "> 0"),
+    "h": (lambda v: v > 0, "> 0"),
+}
+
+
+def declared(notebook) -> dict:
+    """{name: type name} of the typed literals in a notebook's `parameters` cell."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        raise ValueError(f"{notebook} has no cell tagged 'parameters'")
+    tree = ast.parse("".join(cell["source"]))
+    return {node.target.id: ast.unparse(node.annotation) for node in tree.body
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+
+
+def check_values(values: dict, types: dict, where: str) -> None:
+    """ValueError naming the parameter whose value has the wrong type or breaks its rule."""
+    for name, value in values.items():
+        kinds = TYPES.get(types.get(name), (object,))
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            raise ValueError(f"{where}: parameter {name} must be a {types[name]}, got "
+                             f"{value!r} ({type(value).__name__})")
+        rule = RULES.get(name)
+        if rule and not isinstance(value, str) and not rule[0](value):
+            raise ValueError(f"{where}: parameter {name} must be {rule[1]}, got {value!r}")
+
+
 def check(parameters: dict, notebook) -> None:
     """ValueError naming the keys of `parameters` that `notebook` does not have.
 
     papermill only warns about unknown parameters; a typo would silently run the defaults.
     """
-    known = notebook_parameters(notebook)
+    known = declared(notebook)
     unknown = sorted(set(parameters) - set(known))
     if unknown:
         raise ValueError(f"{Path(notebook).name} has no parameter(s) {unknown}; "
@@ -56,11 +95,13 @@ def parameters_for(profile: str, notebook: str) -> dict:
     """
     data = load_profile(profile)
     path = NOTEBOOKS / f"{notebook}.ipynb"
-    known = notebook_parameters(path)
+    known = declared(path)
     shared = {k: v for k, v in data.get(SHARED, {}).items() if k in known}
     own = data.get(notebook, {})
     check(own, path)
-    return {"profile": profile, **shared, **own} if "profile" in known else {**shared, **own}
+    values = {"profile": profile, **shared, **own} if "profile" in known else {**shared, **own}
+    check_values(values, known, f"params/{profile}.yaml, {notebook}")
+    return values
 
 
 def check_profile(profile: str) -> None:
@@ -68,7 +109,7 @@ def check_profile(profile: str) -> None:
     data = load_profile(profile)
     everything = set()
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        everything |= set(notebook_parameters(path))
+        everything |= set(declared(path))
         check(data.get(path.stem, {}), path)
     stray = sorted(set(data.get(SHARED, {})) - everything)
     if stray:

@@ -1,104 +1,126 @@
-"""Mini-batch gradient descent with the cyclical learning rate, for N networks side by side."""
+"""Mini-batch gradient descent for N networks side by side, with seams for the schedule,
+the recording cadence and each mini-batch."""
 
 import time
 
 import numpy as np
 from tqdm import tqdm
 
-from helpers.blas import add_product
-from helpers.network import deltas, evaluate, forward, init_params, xp
+from helpers.engine import DivergenceError, fold, index_like, sgd_step, to_engine, to_numpy
+from helpers.network import evaluate, init_params, xp
 from helpers.schedule import schedule
 from helpers.settings import Settings, check_lambdas
+
+__all__ = ["DivergenceError", "sgd_step", "train", "learning_rates", "minibatches"]
 
 METRICS = ("cost", "loss", "accuracy")
 
 
-class DivergenceError(FloatingPointError):
-    """A value turned NaN or infinite during training."""
-
-
-def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None) -> None:
-    """One update of every network on the batch X (n, d), y (n,), in place.
-
-    W <- W - eta (dJ/dW) = (1 - 2 eta lambda) W - eta dL/dW; biases are not regularised.
-    lam: (N, 1, 1) per-network lambdas; buffer: optional (N, m, d) scratch for dL/dW1.
-    w1_scale: optional (N, 1, 1), updated in place, with W1 = w1_scale * params["W1"]: the
-    decay then multiplies one number per network instead of every entry of W1.
-    Raises DivergenceError when a probability turns NaN or infinite.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
-        P, H = forward(params, X, w1_scale)
-    G, G1 = deltas(params, y, P, H, scale=-eta)
-    db2 = G.sum(axis=-1, keepdims=True)
-    bad = ~xp(P).isfinite(db2).all(axis=(1, 2))
-    if bad.any():
-        raise DivergenceError(np.flatnonzero(np.asarray(bad.tolist())).tolist())
-    params["b1"] += G1.sum(axis=-1, keepdims=True)
-    params["b2"] += db2
-    decay = 1 - 2 * eta * lam
-    params["W2"] *= decay
-    params["W2"] += G @ H.mT
-    if w1_scale is None:
-        params["W1"] *= decay
-    else:
-        w1_scale *= decay
-        G1 = G1 / w1_scale  # the step of W1 is w1_scale times the step of params["W1"]
-    N, m, d = params["W1"].shape
-    flat = None if buffer is None else buffer.reshape(N * m, d)
-    add_product(params["W1"].reshape(N * m, d), G1.reshape(N * m, -1), X, flat)
-
-
 def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
-          device=None):
+          device=None, eta=None, record=None, on_batch=None):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
     Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.data.Split);
     settings; lambdas (N,); seeds (N,) initialisation seeds, default settings.seed for all;
-    curves: evaluate on the whole training and validation sets records_per_cycle times per
-    cycle plus step 0 and the end (else only at the end); device: None for numpy, or a
-    torch device such as "cpu" or "cuda" to run on torch tensors.
+    device: None for numpy, or a torch device such as "cpu" or "cuda".
+    The seams, each optional:
+      eta: the learning rate: None for the triangular cycle of `settings`, a function of
+        the step t, or an array with one value per step (its length is the step count);
+      record: the steps at which whole-set metrics are recorded (the last step is always
+        recorded); None: records_per_cycle times per cycle plus step 0, or with
+        curves=False the end only;
+      on_batch: a function (X, y, t) -> (X, y) applied to each gathered mini-batch before
+        its step (augmentation); X is a fresh copy it may change in place.
     Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
     "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
     whole-set evaluations)}. JSON-serialisable.
     """
     lambdas, seeds = _check_arguments(split, settings, lambdas, seeds)
-    n = split.X_train.shape[0]
+    etas = learning_rates(settings, eta)
+    total = len(etas)
+    record_at = _record_steps(settings, curves, total) if record is None else \
+        {int(t) for t in record if 0 <= t < total} | {total}
     dtype = np.dtype(settings.dtype)
-    arrays = _to_engine(split, init_params(split.X_train.shape[1], settings.m, seeds, dtype),
-                        np.asarray(lambdas, dtype), dtype, device)
-    params, data, lam = arrays
-    etas = schedule(settings.total_steps, settings.eta_min, settings.eta_max, settings.n_s)
-    record_at = _record_steps(settings, curves)
-    rows = {"step": [], "network": [], "lambda": [], "seed": []}
-    order = np.random.default_rng([1, settings.seed])
-    per_epoch = n // settings.batch_size
-    mod = xp(params["W1"])
-    buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch adds in place
+    start = init_params(split.X_train.shape[1], settings.m, seeds, dtype)
+    params, data, lam = to_engine(split, start, np.asarray(lambdas, dtype), dtype, device)
+    run = _Run(params, data, lam, lambdas, seeds)
+    batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
     seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
-    w1_scale = mod.ones_like(lam) if 2 * settings.eta_max * max(lambdas) < 0.5 else None
-    for t in tqdm(range(settings.total_steps + 1), disable=not progress, mininterval=1,
+    fold_early = 2 * float(etas.max(initial=0)) * max(lambdas) < 0.5
+    w1_scale = xp(params["W1"]).ones_like(lam) if fold_early else None
+    for t in tqdm(range(total + 1), disable=not progress, mininterval=1,
                   desc=f"training {len(lambdas)} network(s)", unit="step"):
         if t in record_at or (w1_scale is not None and w1_scale.min() < 1e-3):
-            _fold(params, w1_scale)
+            fold(params, w1_scale)
         if t in record_at:
-            evaluating = time.perf_counter()
-            _record(rows, t, params, data, lam, lambdas, seeds)
-            seconds["evaluation"] += time.perf_counter() - evaluating
-        if t == settings.total_steps:
+            seconds["evaluation"] += run.record(t)
+        if t == total:
             break
-        if t % per_epoch == 0:
-            perm = _index(order.permutation(n), data["X_train"])
-        batch = perm[(t % per_epoch) * settings.batch_size :][: settings.batch_size]
-        try:
-            sgd_step(params, data["X_train"][batch], data["y_train"][batch], lam,
-                     float(etas[t]), buffer, w1_scale)
-        except DivergenceError as err:
-            raise _diverged(err, t, etas[t], lambdas) from None
+        run.step(t, next(batches), float(etas[t]), w1_scale, on_batch)
     seconds["total"] += time.perf_counter()
-    history = {"curves": rows, "eta": {"step": list(range(len(etas))), "eta": etas.tolist()},
+    history = {"curves": run.rows, "eta": {"step": list(range(total)), "eta": etas.tolist()},
                "seconds": seconds}
-    return {k: _to_numpy(v) for k, v in params.items()}, history
+    return {k: to_numpy(v) for k, v in params.items()}, history
+
+
+def learning_rates(settings: Settings, eta=None) -> np.ndarray:
+    """eta_t for every step as a float64 array: the cycle of `settings`, eta(t), or an array."""
+    if eta is None:
+        return schedule(settings.total_steps, settings.eta_min, settings.eta_max, settings.n_s)
+    values = np.array([eta(t) for t in range(settings.total_steps)] if callable(eta) else eta,
+                      dtype=float).ravel()
+    if values.size == 0 or not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("the learning rates must be finite numbers >= 0, at least one step")
+    return values
+
+
+def minibatches(n: int, batch_size: int, seed: int, total: int):
+    """Index arrays of the mini-batches of `total` steps: a seeded reshuffle every epoch."""
+    order = np.random.default_rng([1, seed])
+    per_epoch = n // batch_size
+    for t in range(total):
+        if t % per_epoch == 0:
+            perm = order.permutation(n)
+        yield perm[(t % per_epoch) * batch_size :][:batch_size]
+
+
+class _Run:
+    """The state of one training run: engine arrays, the curves table, the step."""
+
+    def __init__(self, params, data, lam, lambdas, seeds):
+        self.params, self.data, self.lam = params, data, lam
+        self.lambdas, self.seeds = lambdas, seeds
+        self.rows = {"step": [], "network": [], "lambda": [], "seed": []}
+        mod = xp(params["W1"])
+        self.buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch: in place
+
+    def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
+        X, y = self.data["X_train"], self.data["y_train"]
+        index = index_like(batch, X)
+        X, y = X[index], y[index]
+        if on_batch is not None:
+            X, y = on_batch(X, y, t)
+        try:
+            sgd_step(self.params, X, y, self.lam, eta, self.buffer, w1_scale)
+        except DivergenceError as err:
+            raise _diverged(err, t, eta, self.lambdas) from None
+
+    def record(self, t: int) -> float:
+        """Whole-set metrics of every network at step t into the rows; the seconds it took."""
+        started = time.perf_counter()
+        for part in ("train", "val"):
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverged run records NaN
+                metrics = evaluate(self.params, self.data[f"X_{part}"], self.data[f"y_{part}"],
+                                   self.lam.reshape(-1))
+            for name in METRICS:
+                self.rows.setdefault(f"{part}_{name}", []).extend(
+                    to_numpy(metrics[name]).tolist())
+        self.rows["step"].extend([t] * len(self.lambdas))
+        self.rows["network"].extend(range(len(self.lambdas)))
+        self.rows["lambda"].extend(self.lambdas)
+        self.rows["seed"].extend(self.seeds)
+        return time.perf_counter() - started
 
 
 def _check_arguments(split, settings: Settings, lambdas, seeds):
@@ -113,13 +135,6 @@ def _check_arguments(split, settings: Settings, lambdas, seeds):
     return lambdas, seeds
 
 
-def _fold(params: dict, w1_scale) -> None:
-    """Multiply the per-network scale into W1 (one pass over W1) and reset it to 1."""
-    if w1_scale is not None:
-        params["W1"] *= w1_scale
-        w1_scale[...] = 1
-
-
 def _diverged(err: DivergenceError, t: int, eta: float, lambdas: list) -> DivergenceError:
     bad = [lambdas[k] for k in err.args[0]]
     return DivergenceError(
@@ -128,43 +143,9 @@ def _diverged(err: DivergenceError, t: int, eta: float, lambdas: list) -> Diverg
     )
 
 
-def _record_steps(settings: Settings, curves: bool) -> set:
+def _record_steps(settings: Settings, curves: bool, total: int) -> set:
     """Steps at which whole-set metrics are recorded: ~records_per_cycle per cycle, 0, end."""
     if not curves:
-        return {settings.total_steps}
+        return {total}
     every = max(1, (2 * settings.n_s) // settings.records_per_cycle)
-    return set(range(0, settings.total_steps, every)) | {settings.total_steps}
-
-
-def _record(rows: dict, t: int, params, data, lam, lambdas, seeds) -> None:
-    for part in ("train", "val"):
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverged run records NaN
-            metrics = evaluate(params, data[f"X_{part}"], data[f"y_{part}"], lam.reshape(-1))
-        for name in METRICS:
-            rows.setdefault(f"{part}_{name}", []).extend(_to_numpy(metrics[name]).tolist())
-    rows["step"].extend([t] * len(lambdas))
-    rows["network"].extend(range(len(lambdas)))
-    rows["lambda"].extend(lambdas)
-    rows["seed"].extend(seeds)
-
-
-def _to_engine(split, params, lambdas, dtype, device):
-    """Arrays for the chosen engine: numpy, or torch tensors on `device`."""
-    data = {f"{a}_{p}": getattr(split, f"{a}_{p}") for a in "Xy" for p in ("train", "val")}
-    data = {k: (v.astype(dtype, copy=False) if k[0] == "X" else v) for k, v in data.items()}
-    lam = lambdas.reshape(-1, 1, 1)
-    if device is None:
-        return params, data, lam
-    import torch
-
-    move = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
-    return ({k: move(v) for k, v in params.items()}, {k: move(v) for k, v in data.items()},
-            move(lam))
-
-
-def _index(perm: np.ndarray, like):
-    return perm if isinstance(like, np.ndarray) else xp(like).from_numpy(perm).to(like.device)
-
-
-def _to_numpy(a):
-    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+    return set(range(0, total, every)) | {total}

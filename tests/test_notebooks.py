@@ -5,20 +5,38 @@ import json
 import nbformat
 import pytest
 
-from helpers import params
+from helpers import params, sections, workbook
 
-SECTIONS = ["01-gradient-check", "02-clr-one-cycle", "03-clr-three-cycles",
-            "04-lambda-coarse-search", "05-lambda-fine-search", "06-best-lambda"]
-ALL = [*SECTIONS, "report"]
-TRAINING = {"02-clr-one-cycle": 2, "03-clr-three-cycles": 2, "06-best-lambda": 2}  # figures
+REGISTRY = sections.load()
+SECTIONS = sections.names(REGISTRY)
+ALL = [*SECTIONS, REGISTRY["report"]["notebook"]]
+TRAINING = [s["notebook"] for s in REGISTRY["sections"] if s["figures"] and "lam" in
+            params.declared(params.NOTEBOOKS / f"{s['notebook']}.ipynb")]
+SEARCHES = [s["notebook"] for s in REGISTRY["sections"] if "count" in
+            params.declared(params.NOTEBOOKS / f"{s['notebook']}.ipynb")]
 
 
 def read(name):
     return nbformat.read(params.NOTEBOOKS / f"{name}.ipynb", as_version=4)
 
 
-def test_the_notebooks_are_the_expected_ones():
+def test_every_notebook_is_in_the_registry_and_every_entry_has_a_notebook():
     assert sorted(p.stem for p in params.NOTEBOOKS.glob("*.ipynb")) == sorted(ALL)
+
+
+def run_notebook(name, out, values, cwd, official=True):
+    """papermill one notebook as make runs it (official) or as a person would (a hand run)."""
+    import papermill
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(workbook.NAME, name)
+        if official:
+            env.setenv(workbook.MAKE, "1")
+        else:
+            env.delenv(workbook.MAKE, raising=False)
+        papermill.execute_notebook(str(params.NOTEBOOKS / f"{name}.ipynb"), str(out),
+                                   parameters=values, kernel_name="python3", progress_bar=False,
+                                   cwd=str(cwd), execution_timeout=300)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -44,9 +62,7 @@ def test_every_notebook_has_profile_and_build_dir(name):
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, cifar_dir):
-    """Run all seven notebooks, in order, with the quick profile; every output in tmp."""
-    import papermill
-
+    """Run every notebook, in order, with the quick profile; every output in tmp."""
     tmp = tmp_path_factory.mktemp("quick")
     paths = {"build_dir": str(tmp / "build"), "figures_dir": str(tmp / "figures"),
              "data_dir": str(cifar_dir)}
@@ -55,9 +71,7 @@ def quick_run(tmp_path_factory, cifar_dir):
         known = params.notebook_parameters(notebook)
         values = {**params.parameters_for("quick", name),
                   **{k: v for k, v in paths.items() if k in known}}
-        papermill.execute_notebook(str(notebook), str(tmp / f"{name}.ipynb"), parameters=values,
-                                   kernel_name="python3", progress_bar=False, cwd=str(tmp),
-                                   execution_timeout=300)
+        run_notebook(name, tmp / f"{name}.ipynb", values, tmp)
     return tmp
 
 
@@ -87,7 +101,7 @@ def test_training_results_and_figures(quick_run, name):
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("name", ["04-lambda-coarse-search", "05-lambda-fine-search"])
+@pytest.mark.parametrize("name", SEARCHES)
 def test_search_results(quick_run, name):
     r = result(quick_run, name)
     assert len(r["runs"]) == params.load_profile("quick")[name]["count"]
@@ -106,18 +120,20 @@ def test_best_lambda_comes_from_the_fine_search(quick_run):
 
 
 @pytest.mark.data
-def test_report_shows_seven_figures_and_six_listings(quick_run):
+def test_report_shows_every_figure_and_listing_of_the_registry(quick_run):
+    n_figures = sum(len(s["figures"]) for s in REGISTRY["sections"])
+    n_listings = sum(s["listings"] for s in REGISTRY["sections"])
     nb = nbformat.read(quick_run / "report.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(figures) == 7
+    assert len(figures) == n_figures
     assert all("application/pdf" in o["data"] for o in figures)  # vector in the PDF
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert text.count("Accuracy for testing : ") == 3
     assert text.count("lambda=") == 6 and text.count("Relative errors in W:") == 2
     captions = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert all(f"**Figure {k}:**" in captions for k in range(1, 8))
-    assert all(f"**Listing {k}:**" in captions for k in range(1, 7))
+    assert all(f"**Figure {k}:**" in captions for k in range(1, n_figures + 1))
+    assert all(f"**Listing {k}:**" in captions for k in range(1, n_listings + 1))
     assert not [o for o in outputs if o.output_type == "error"]
 
 
@@ -125,15 +141,27 @@ def test_report_shows_seven_figures_and_six_listings(quick_run):
 def test_fine_search_can_centre_on_the_coarse_optimum(quick_run, cifar_dir):
     import math
 
-    import papermill
-
     values = {**params.parameters_for("quick", "05-lambda-fine-search"), "profile": "quick",
               "build_dir": str(quick_run / "build"), "data_dir": str(cifar_dir),
               "centre_on_coarse": True, "half_width": 0.5, "use_cache": False}
-    papermill.execute_notebook(str(params.NOTEBOOKS / "05-lambda-fine-search.ipynb"),
-                               str(quick_run / "05-centred.ipynb"), parameters=values,
-                               kernel_name="python3", progress_bar=False, cwd=str(quick_run),
-                               execution_timeout=300)
+    run_notebook("05-lambda-fine-search", quick_run / "05-centred.ipynb", values, quick_run)
     best = result(quick_run, "04-lambda-coarse-search")["best"][0]["lambda"]
     low, high = result(quick_run, "05-lambda-fine-search")["range"]
     assert (low, high) == pytest.approx((math.log10(best) - 0.5, math.log10(best) + 0.5))
+
+
+@pytest.mark.data
+def test_a_hand_run_never_changes_what_the_report_reads(quick_run, cifar_dir):
+    name = "02-clr-one-cycle"
+    official = quick_run / "build" / "quick" / "results" / f"{name}.json"
+    figures = sorted((quick_run / "figures" / "quick").iterdir())
+    before = official.read_bytes(), [f.read_bytes() for f in figures]
+    values = {**params.parameters_for("quick", name), "lam": 0.5,
+              "build_dir": str(quick_run / "build"), "figures_dir": str(quick_run / "figures"),
+              "data_dir": str(cifar_dir)}
+    run_notebook(name, quick_run / "02-by-hand.ipynb", values, quick_run, official=False)
+    assert (official.read_bytes(), [f.read_bytes() for f in figures]) == before
+    hand = json.loads((quick_run / "build" / "hand" / "quick" / "results" / f"{name}.json")
+                      .read_text())
+    assert hand["lambda"] == 0.5 and hand["parameters"]["lam"] == 0.5
+    assert (quick_run / "figures" / "hand" / "quick" / "fig1-curves-one-cycle.png").is_file()

@@ -1,0 +1,70 @@
+"""The engine's arrays (numpy, or torch tensors on a device) and one SGD step of N networks."""
+
+import numpy as np
+
+from helpers.blas import add_product
+from helpers.network import deltas, forward, xp
+
+
+class DivergenceError(FloatingPointError):
+    """A value turned NaN or infinite during training."""
+
+
+def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None) -> None:
+    """One update of every network on the batch X (n, d), y (n,), in place.
+
+    W <- W - eta (dJ/dW) = (1 - 2 eta lambda) W - eta dL/dW; biases are not regularised.
+    lam: (N, 1, 1) per-network lambdas; buffer: optional (N, m, d) scratch for dL/dW1.
+    w1_scale: optional (N, 1, 1), updated in place, with W1 = w1_scale * params["W1"]: the
+    decay then multiplies one number per network instead of every entry of W1.
+    Raises DivergenceError when a probability turns NaN or infinite.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
+        P, H = forward(params, X, w1_scale)
+    G, G1 = deltas(params, y, P, H, scale=-eta)
+    db2 = G.sum(axis=-1, keepdims=True)
+    bad = ~xp(P).isfinite(db2).all(axis=(1, 2))
+    if bad.any():
+        raise DivergenceError(np.flatnonzero(np.asarray(bad.tolist())).tolist())
+    params["b1"] += G1.sum(axis=-1, keepdims=True)
+    params["b2"] += db2
+    decay = 1 - 2 * eta * lam
+    params["W2"] *= decay
+    params["W2"] += G @ H.mT
+    if w1_scale is None:
+        params["W1"] *= decay
+    else:
+        w1_scale *= decay
+        G1 = G1 / w1_scale  # the step of W1 is w1_scale times the step of params["W1"]
+    N, m, d = params["W1"].shape
+    flat = None if buffer is None else buffer.reshape(N * m, d)
+    add_product(params["W1"].reshape(N * m, d), G1.reshape(N * m, -1), X, flat)
+
+
+def fold(params: dict, w1_scale) -> None:
+    """Multiply the per-network scale into W1 (one pass over W1) and reset it to 1."""
+    if w1_scale is not None:
+        params["W1"] *= w1_scale
+        w1_scale[...] = 1
+
+
+def to_engine(split, params, lambdas, dtype, device):
+    """Arrays for the chosen engine: numpy, or torch tensors on `device`."""
+    data = {f"{a}_{p}": getattr(split, f"{a}_{p}") for a in "Xy" for p in ("train", "val")}
+    data = {k: (v.astype(dtype, copy=False) if k[0] == "X" else v) for k, v in data.items()}
+    lam = lambdas.reshape(-1, 1, 1)
+    if device is None:
+        return params, data, lam
+    import torch
+
+    move = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
+    return ({k: move(v) for k, v in params.items()}, {k: move(v) for k, v in data.items()},
+            move(lam))
+
+
+def index_like(perm: np.ndarray, like):
+    return perm if isinstance(like, np.ndarray) else xp(like).from_numpy(perm).to(like.device)
+
+
+def to_numpy(a):
+    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()

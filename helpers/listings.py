@@ -1,0 +1,60 @@
+"""The report's listings and the numbers behind them: accuracies, spreads over seeds."""
+
+import numpy as np
+
+
+def accuracies(params: dict, split, lambdas, evaluate) -> dict:
+    """{"train", "val", "test"}: (N,) accuracy fractions of the N networks on each whole set.
+
+    evaluate: helpers.network.evaluate (passed in, so this module imports no engine code).
+    """
+    return {part: np.asarray(evaluate(params, getattr(split, f"X_{part}"),
+                                      getattr(split, f"y_{part}"), lambdas)["accuracy"])
+            for part in ("train", "val", "test")}
+
+
+def spread(values) -> dict:
+    """{"mean", "std", "values"} of a list of numbers (std with ddof 1; 0 for one value)."""
+    values = [float(v) for v in np.ravel(values)]
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(np.mean(values)), "std": std, "values": values}
+
+
+def accuracy_listing(accuracy: dict, steps: int) -> str:
+    """The report's accuracy listing: "Accuracy for training : 64.56% with steps 1000"."""
+    names = {"train": "training", "val": "validation", "test": "testing"}
+    return "\n".join(f"Accuracy for {names[k]} : {100 * accuracy[k]:.2f}% with steps {steps}"
+                     for k in names)
+
+
+def search_listing(rows: list) -> str:
+    """The report's search listing, one line per row: lambda, training and validation accuracy."""
+    return "\n".join(f"lambda={r['lambda']}, training accuracy={100 * r['train_accuracy']:.2f}%, "
+                     f"validation accuracy={100 * r['val_accuracy']:.2f}%" for r in rows)
+
+
+def gradient_listing(errors: dict) -> str:
+    """The report's gradient listing for one oracle: errors {W1, b1, W2, b2: max rel. error}."""
+    lines = []
+    for kind in ("W", "b"):
+        lines += [f"Relative errors in {kind}:"] + [
+            f"Layer {k}: max relative error = {errors[f'{kind}{k + 1}']:.2e}" for k in (0, 1)]
+        lines.append("")
+    return "\n".join(lines[:-1])
+
+
+def seeds_line(spread_test: dict) -> str:
+    """"Test accuracy over 5 seed(s): 46.19 ± 0.27 %" from a spread() of test accuracies."""
+    return (f"Test accuracy over {len(spread_test['values'])} seed(s): "
+            f"{100 * spread_test['mean']:.2f} ± {100 * spread_test['std']:.2f} %")
+
+
+def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
+    """Validation accuracy at the end of each cycle (steps 2 n_s, 4 n_s, ...), one line each."""
+    curves = history["curves"]
+    lines = [f"End of cycle {step // (2 * n_s)} (step {step}): training accuracy "
+             f"{100 * curves['train_accuracy'][i]:.2f} %, validation accuracy "
+             f"{100 * curves['val_accuracy'][i]:.2f} %"
+             for i, step in enumerate(curves["step"])
+             if step > 0 and step % (2 * n_s) == 0 and curves["network"][i] == network]
+    return "\n".join(lines)
