@@ -12,20 +12,24 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROFILES = ("seed", "assignment")  # the columns after the original report's, in this order
 
 
+class ResultsMissing(FileNotFoundError):
+    """Results are not there; the message says what to run."""
+
+
 def sci(x: float) -> str:
-    """2.9e-14 (one decimal, no padded exponent)."""
-    mantissa, exponent = f"{x:.1e}".split("e")
+    mantissa, exponent = f"{x:.1e}".split("e")  # 2.9e-14: one decimal, exponent not padded
     return f"{mantissa}e{int(exponent)}"
 
 
 def percent(x: float) -> str:
-    return f"{100 * x:.2f} %"
+    return f"{100 * x:.2f} %"  # 47.54 %
 
 
 def gradient_cell(r: dict) -> str:
     err = r["max_relative_error"]
-    return (f"{sci(max(err['autograd'].values()))} "
-            f"({sci(max(err['finite_difference'].values()))} vs finite differences)")
+    fd = err.get("finite_difference")
+    return sci(max(err["autograd"].values())) + (
+        f" ({sci(max(fd.values()))} vs finite differences)" if fd else "")
 
 
 def accuracy_cell(r: dict) -> str:
@@ -40,53 +44,57 @@ def search_cell(r: dict) -> str:
     return f"{percent(top['val_accuracy'])} (lambda {sci(top['lambda'])})"
 
 
-ROWS = (  # label, the notebook whose results fill the row, how
-    ("gradient check, max rel. error vs autograd", "01-gradient-check", gradient_cell),
-    ("Exercise 3", "02-clr-one-cycle", accuracy_cell),
-    ("Exercise 4", "03-clr-three-cycles", accuracy_cell),
-    ("coarse search, best validation", "04-lambda-coarse-search", search_cell),
-    ("fine search, best validation", "05-lambda-fine-search", search_cell),
-    ("best lambda, 3 cycles on 49,000 images", "06-best-lambda", accuracy_cell),
+ROWS = (  # label, the notebook whose results fill the row, how, its part of original.json
+    ("gradient check, max rel. error vs autograd", "01-gradient-check", gradient_cell,
+     "gradient_check"),
+    ("Exercise 3", "02-clr-one-cycle", accuracy_cell, "Exercise 3"),
+    ("Exercise 4", "03-clr-three-cycles", accuracy_cell, "Exercise 4"),
+    ("coarse search, best validation", "04-lambda-coarse-search", search_cell, "coarse"),
+    ("fine search, best validation", "05-lambda-fine-search", search_cell, "fine"),
+    ("best lambda, 3 cycles on 49,000 images", "06-best-lambda", accuracy_cell, "Best lambda"),
 )
 
 
-class ResultsMissing(FileNotFoundError):
-    """A profile's results are not there; the message says which make report to run."""
+def original_results(path: Path) -> dict:
+    """notebooks/original.json ({part: {name: {"value", "source"}}}) as {notebook: results
+    shaped like the notebooks'}, so that the same cells format the original's numbers."""
+    if not path.is_file():
+        raise ResultsMissing(f"{path} is missing: it holds the original report's numbers")
+    parts, runs = json.loads(path.read_text()), {}
+    for _, notebook, _, part in ROWS:
+        v = {name: entry["value"] for name, entry in parts[part].items()}
+        runs[notebook] = ({"max_relative_error": {"autograd": v}} if part == "gradient_check"
+                          else {"best": [{**v, "val_accuracy": v["val"]}]} if "lambda" in v
+                          else {"accuracy": v})
+    return runs
 
 
-def load(build: Path, profile: str) -> dict:
-    """{notebook: its results} of `profile` under `build`; ResultsMissing naming the fix."""
-    paths = {nb: build / profile / "results" / f"{nb}.json" for _, nb, _ in ROWS}
-    missing = [p.name for p in paths.values() if not p.is_file()]
-    if missing:
-        raise ResultsMissing(f"{build / profile / 'results'} lacks {', '.join(missing)}: "
-                             f"run make report PROFILE={profile}")
-    return {nb: json.loads(p.read_text()) for nb, p in paths.items()}
+def load(build: Path) -> dict:
+    """{profile: {notebook: its results}} under `build`; ResultsMissing naming each fix."""
+    paths = {p: {nb: build / p / "results" / f"{nb}.json" for _, nb, _, _ in ROWS}
+             for p in PROFILES}
+    lacks = {p: [f.name for f in files.values() if not f.is_file()] for p, files in paths.items()}
+    if any(lacks.values()):
+        raise ResultsMissing("; ".join(f"{build / p / 'results'} lacks {', '.join(names)}: run "
+                                       f"make report PROFILE={p}" for p, names in lacks.items()
+                                       if names))
+    return {p: {nb: json.loads(f.read_text()) for nb, f in files.items()}
+            for p, files in paths.items()}
 
 
 def header(profile: str, results: dict) -> str:
-    m = results["02-clr-one-cycle"].get("parameters", {}).get("m")
+    m = results["02-clr-one-cycle"].get("parameters", {}).get("m")  # the run's hidden units
     return f"`{profile}` profile" + (f" (m = {m})" if m is not None else "")
 
 
-def table(build: Path, original: dict) -> str:
-    """The Markdown table: a row per ROWS; the original report's column from `original`
-    ({row label, or "run" for the header: cell}), "-" where it has no cell."""
-    runs, missing = {}, []
-    for profile in PROFILES:
-        try:
-            runs[profile] = load(build, profile)
-        except ResultsMissing as err:
-            missing.append(str(err))
-    if missing:
-        raise ResultsMissing("; ".join(missing))
-    columns = [original.get("run", "original report"), *(header(p, runs[p]) for p in PROFILES)]
-    lines = ["| " + " | ".join(["run", *columns])
-             + " |", "|---" * (2 + len(PROFILES)) + "|"]
-    for label, notebook, cell in ROWS:
-        cells = [label, original.get(label, "-"), *(cell(runs[p][notebook]) for p in PROFILES)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def table(runs: dict, original: dict, original_header: str) -> str:
+    """The Markdown table: a row per ROWS, columns the original then PROFILES, from
+    {notebook: results} (original) and {profile: {notebook: results}} (runs)."""
+    columns = ["run", original_header, *(header(p, runs[p]) for p in PROFILES)]
+    rows = [columns, ["---"] * len(columns)] + [
+        [label, *(cell(r[notebook]) for r in (original, *map(runs.get, PROFILES)))]
+        for label, notebook, cell, _ in ROWS]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in rows)
 
 
 def block(text: str) -> tuple:
@@ -97,18 +105,12 @@ def block(text: str) -> tuple:
     return text[: start + len(BEGIN)], text[start + len(BEGIN) : end], text[end:]
 
 
-def original_column(text: str) -> dict:
-    """{row label: the original report's cell} of the table between the markers (kept as
-    typed: the original's numbers come from its PDF), the header's under "run"."""
-    rows = [line.strip().strip("|").split("|") for line in block(text)[1].splitlines()
-            if line.startswith("|") and not line.startswith("|---")]
-    return {r[0].strip(): r[1].strip() for r in rows if len(r) > 1}
-
-
-def regenerate(text: str, build: Path) -> str:
-    """The README text with the table between the markers rebuilt from `build`."""
-    before, _, after = block(text)
-    return f"{before}\n{table(build, original_column(text))}\n{after}"
+def regenerate(text: str, build: Path, original: Path) -> str:
+    """`text` with the table between the markers rebuilt (the original's header as typed)."""
+    before, between, after = block(text)
+    typed = between.strip().split("\n", 1)[0].strip("| ").split(" | ")
+    first = typed[1] if len(typed) > 1 else "original report"
+    return f"{before}\n{table(load(build), original_results(original), first)}\n{after}"
 
 
 def main(argv=None) -> int:
@@ -116,7 +118,7 @@ def main(argv=None) -> int:
     readme, build = Path(args.readme), Path(args.build)
     text = readme.read_text()
     try:
-        new = regenerate(text, build)
+        new = regenerate(text, build, Path(args.original))
     except (ResultsMissing, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -135,11 +137,11 @@ def main(argv=None) -> int:
 
 def _arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 and show the difference when out of date")
+    parser.add_argument("--check", action="store_true", help="exit 1 when out of date; no write")
     parser.add_argument("--readme", default=str(ROOT / "README.md"), help="the file to rewrite")
-    parser.add_argument("--build", default=str(ROOT / "build"),
-                        help="where make report wrote build/<profile>/results")
+    parser.add_argument("--build", default=str(ROOT / "build"), help="holds <profile>/results")
+    parser.add_argument("--original", default=str(ROOT / "notebooks" / "original.json"),
+                        help="the original report's numbers, with their sources")
     return parser.parse_args(argv)
 
 

@@ -6,8 +6,6 @@ import pytest
 
 from helpers import readme
 
-ORIGINAL = {"gradient check, max rel. error vs autograd": "1.6e-14", "Exercise 3": "47.54 %",
-            "fine search, best validation": "55.12 % (lambda 2.2e-3)"}
 README = """# Title
 
 Prose before.
@@ -39,6 +37,18 @@ def results(shift: float) -> dict:
             "05-lambda-fine-search": search, "06-best-lambda": run}
 
 
+def original(test: float = 0.4754) -> dict:
+    """notebooks/original.json's layout: {part: {name: {"value", "source"}}}."""
+    parts = {"gradient_check": {"W1": 1.63e-14, "W2": 2.1e-16, "b1": 1.6e-15, "b2": 3e-16},
+             "Exercise 3": {"train": 0.6456, "val": 0.4652, "test": test},
+             "Exercise 4": {"train": 0.739, "val": 0.4854, "test": 0.4881},
+             "coarse": {"lambda": 6.2466e-4, "train": 0.5873, "val": 0.529},
+             "fine": {"lambda": 2.2477e-3, "train": 0.6212, "val": 0.5512},
+             "Best lambda": {"train": 0.6419, "val": 0.547, "test": 0.5444}}
+    return {part: {k: {"value": v, "source": "Listing"} for k, v in values.items()}
+            for part, values in parts.items()}
+
+
 def write_results(build, profile: str, shift: float = 0.0) -> None:
     folder = build / profile / "results"
     folder.mkdir(parents=True, exist_ok=True)
@@ -48,17 +58,19 @@ def write_results(build, profile: str, shift: float = 0.0) -> None:
 
 @pytest.fixture
 def files(tmp_path):
-    """(README path, build folder) with results of both profiles."""
-    path, build = tmp_path / "README.md", tmp_path / "build"
+    """(README path, build folder, original.json) with results of both profiles."""
+    path, build, first = tmp_path / "README.md", tmp_path / "build", tmp_path / "original.json"
     path.write_text(README)
+    first.write_text(json.dumps(original()))
     write_results(build, "seed", shift=0.01)
     write_results(build, "assignment")
-    return path, build
+    return path, build, first
 
 
 def run(files, *flags) -> int:
-    path, build = files
-    return readme.main(["--readme", str(path), "--build", str(build), *flags])
+    path, build, first = files
+    return readme.main(["--readme", str(path), "--build", str(build), "--original", str(first),
+                        *flags])
 
 
 def rows(text: str) -> dict:
@@ -76,15 +88,25 @@ def test_the_table_is_rebuilt_from_the_results(files):
                             "`assignment` profile (m = 50)"]
     assert table["Exercise 3"] == ["47.54 %", "47.34 % (47.19 ± 0.28)", "46.34 % (46.19 ± 0.28)"]
     assert table["coarse search, best validation"] == [
-        "-", "52.34 % (lambda 1.6e-5)", "51.34 % (lambda 1.6e-5)"]
-    assert table["gradient check, max rel. error vs autograd"][2] == \
-        "2.9e-14 (5.9e-7 vs finite differences)"
-    assert {label: cells[0] for label, cells in table.items()
-            if label in ORIGINAL} == ORIGINAL  # the original's column is kept
+        "52.90 % (lambda 6.2e-4)", "52.34 % (lambda 1.6e-5)", "51.34 % (lambda 1.6e-5)"]
+    assert table["gradient check, max rel. error vs autograd"] == [
+        "1.6e-14", "2.9e-14 (5.9e-7 vs finite differences)",
+        "2.9e-14 (5.9e-7 vs finite differences)"]
+    assert table["best lambda, 3 cycles on 49,000 images"][0] == "54.44 %"
     assert [label for label, *_ in readme.ROWS] == list(table)[2:]  # every row, in order
     before, _, after = readme.block(text)
     assert before.startswith(README.split("<!--")[0]) and after.endswith("Prose after.\n")
-    assert sorted(p.name for p in files[0].parent.iterdir()) == ["README.md", "build"]
+    assert sorted(p.name for p in files[0].parent.iterdir()) == [
+        "README.md", "build", "original.json"]  # no temporary file left
+
+
+def test_the_original_column_comes_from_original_json(files, capsys):
+    files[2].write_text(json.dumps(original(test=0.4801)))
+    assert run(files) == 0
+    assert rows(files[0].read_text())["Exercise 3"][0] == "48.01 %"
+    files[2].unlink()
+    assert run(files, "--check") == 2
+    assert "original.json is missing" in capsys.readouterr().err
 
 
 def test_a_changed_number_changes_the_table_and_check_says_so(files, capsys):
