@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
+from helpers.engine import fold, sgd_step
 from helpers.network import K, evaluate, init_params
 from helpers.results import atomic_write
-from helpers.training import sgd_step
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m benchmarks.bench` there
 
@@ -104,8 +104,7 @@ def our_steps(shape: dict, X, y, lambdas, device=None, bf16=False):
         with _bf16_products(bf16):
             for batch in batches:
                 sgd_step(params, X[batch], y[batch], lam, 1e-3, buffer, scale)
-            params["W1"] *= scale  # fold the decay scale back, as train() does at a record
-            scale[...] = 1
+            fold(params, scale)  # the decay scale into W1, as train() does at a record
     return run
 
 
