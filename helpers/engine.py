@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from helpers import dropout
 from helpers.blas import add_product
 from helpers.network import deltas, forward, xp
 
@@ -10,18 +11,22 @@ class DivergenceError(FloatingPointError):
     """A value turned NaN or infinite during training."""
 
 
-def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None) -> None:
+def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None, U=None) -> None:
     """One update of every network on the batch X (n, d), y (n,), in place.
 
     W <- W - eta (dJ/dW) = (1 - 2 eta lambda) W - eta dL/dW; biases are not regularised.
     lam: (N, 1, 1) per-network lambdas; buffer: optional (N, m, d) scratch for dL/dW1.
     w1_scale: optional (N, 1, 1), updated in place, with W1 = w1_scale * params["W1"]: the
     decay then multiplies one number per network instead of every entry of W1.
+    U: optional (N, m, n) scaled dropout mask of the hidden layer (helpers.dropout.mask).
     Raises DivergenceError when a probability turns NaN or infinite.
     """
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
-        P, H = forward(params, X, w1_scale)
+        P, H = forward(params, X, w1_scale) if U is None else \
+            dropout.forward(params, X, U, w1_scale)
     G, G1 = deltas(params, y, P, H, scale=-eta)
+    if U is not None:
+        G1 *= U  # (W2^T G) 1[H~ > 0] U = (W2^T G) U 1[S1 > 0]: the dropped-out chain rule
     db2 = G.sum(axis=-1, keepdims=True)
     bad = ~xp(P).isfinite(db2).all(axis=(1, 2))
     if bad.any():
@@ -39,6 +44,16 @@ def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None) ->
     N, m, d = params["W1"].shape
     flat = None if buffer is None else buffer.reshape(N * m, d)
     add_product(params["W1"].reshape(N * m, d), G1.reshape(N * m, -1), X, flat)
+
+
+def minibatches(n: int, batch_size: int, seed: int, total: int):
+    """Index arrays of the mini-batches of `total` steps: a seeded reshuffle every epoch."""
+    order = np.random.default_rng([1, seed])
+    per_epoch = n // batch_size
+    for t in range(total):
+        if t % per_epoch == 0:
+            perm = order.permutation(n)
+        yield perm[(t % per_epoch) * batch_size :][:batch_size]
 
 
 def fold(params: dict, w1_scale) -> None:

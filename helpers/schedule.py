@@ -23,3 +23,14 @@ def cyclic_eta(t, eta_min: float, eta_max: float, n_s: int):
 def schedule(total_steps: int, eta_min: float, eta_max: float, n_s: int) -> np.ndarray:
     """eta_t for t = 0 .. total_steps - 1, as a float64 array of shape (total_steps,)."""
     return cyclic_eta(np.arange(total_steps), eta_min, eta_max, n_s)
+
+
+def learning_rates(settings, eta=None) -> np.ndarray:
+    """eta_t for every step as a float64 array: the cycle of `settings`, eta(t), or an array."""
+    if eta is None:
+        return schedule(settings.total_steps, settings.eta_min, settings.eta_max, settings.n_s)
+    values = np.array([eta(t) for t in range(settings.total_steps)] if callable(eta) else eta,
+                      dtype=float).ravel()
+    if values.size == 0 or not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("the learning rates must be finite numbers >= 0, at least one step")
+    return values

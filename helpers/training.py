@@ -6,9 +6,18 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from helpers.engine import DivergenceError, fold, index_like, sgd_step, to_engine, to_numpy
+from helpers.dropout import mask
+from helpers.engine import (
+    DivergenceError,
+    fold,
+    index_like,
+    minibatches,
+    sgd_step,
+    to_engine,
+    to_numpy,
+)
 from helpers.network import evaluate, init_params, xp
-from helpers.schedule import schedule
+from helpers.schedule import learning_rates
 from helpers.settings import Settings, check_lambdas
 
 __all__ = ["DivergenceError", "sgd_step", "train", "learning_rates", "minibatches"]
@@ -17,7 +26,7 @@ METRICS = ("cost", "loss", "accuracy")
 
 
 def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
-          device=None, eta=None, record=None, on_batch=None):
+          device=None, eta=None, record=None, on_batch=None, dropout=None):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
     Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.data.Split);
@@ -30,7 +39,9 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
         recorded); None: records_per_cycle times per cycle plus step 0, or with
         curves=False the end only;
       on_batch: a function (X, y, t) -> (X, y) applied to each gathered mini-batch before
-        its step (augmentation); X is a fresh copy it may change in place.
+        its step (augmentation); X is a fresh copy it may change in place;
+      dropout: the probability of dropping each hidden unit in training (inverted dropout,
+        none at evaluation): a float, or one per network; None or 0: no dropout (numpy only).
     Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
     "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
@@ -45,6 +56,7 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
     start = init_params(split.X_train.shape[1], settings.m, seeds, dtype)
     params, data, lam = to_engine(split, start, np.asarray(lambdas, dtype), dtype, device)
     run = _Run(params, data, lam, lambdas, seeds)
+    run.dropout(dropout, settings.seed, device)
     batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
     seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
     fold_early = 2 * float(etas.max(initial=0)) * max(lambdas) < 0.5
@@ -64,27 +76,6 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
     return {k: to_numpy(v) for k, v in params.items()}, history
 
 
-def learning_rates(settings: Settings, eta=None) -> np.ndarray:
-    """eta_t for every step as a float64 array: the cycle of `settings`, eta(t), or an array."""
-    if eta is None:
-        return schedule(settings.total_steps, settings.eta_min, settings.eta_max, settings.n_s)
-    values = np.array([eta(t) for t in range(settings.total_steps)] if callable(eta) else eta,
-                      dtype=float).ravel()
-    if values.size == 0 or not np.isfinite(values).all() or (values < 0).any():
-        raise ValueError("the learning rates must be finite numbers >= 0, at least one step")
-    return values
-
-
-def minibatches(n: int, batch_size: int, seed: int, total: int):
-    """Index arrays of the mini-batches of `total` steps: a seeded reshuffle every epoch."""
-    order = np.random.default_rng([1, seed])
-    per_epoch = n // batch_size
-    for t in range(total):
-        if t % per_epoch == 0:
-            perm = order.permutation(n)
-        yield perm[(t % per_epoch) * batch_size :][:batch_size]
-
-
 class _Run:
     """The state of one training run: engine arrays, the curves table, the step."""
 
@@ -94,6 +85,18 @@ class _Run:
         self.rows = {"step": [], "network": [], "lambda": [], "seed": []}
         mod = xp(params["W1"])
         self.buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch: in place
+        self.keep = None
+
+    def dropout(self, rate, seed: int, device) -> None:
+        """Drop each hidden unit with probability rate (one per network) at every step."""
+        rate = np.zeros(len(self.lambdas)) if rate is None else \
+            np.broadcast_to(np.asarray(rate, dtype=float), (len(self.lambdas),))
+        if not ((rate >= 0) & (rate < 1)).all():
+            raise ValueError(f"dropout must be in [0, 1), got {rate.tolist()}")
+        if rate.any() and device is not None:
+            raise ValueError("dropout runs on the numpy engine only: leave device at None")
+        if rate.any():
+            self.keep, self.masks = (1 - rate).reshape(-1, 1, 1), np.random.default_rng([2, seed])
 
     def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
         X, y = self.data["X_train"], self.data["y_train"]
@@ -101,8 +104,11 @@ class _Run:
         X, y = X[index], y[index]
         if on_batch is not None:
             X, y = on_batch(X, y, t)
+        N, m, _ = self.params["W1"].shape
+        U = None if self.keep is None else \
+            mask(self.masks, (N, m, X.shape[0]), self.keep, self.params["W1"].dtype)
         try:
-            sgd_step(self.params, X, y, self.lam, eta, self.buffer, w1_scale)
+            sgd_step(self.params, X, y, self.lam, eta, self.buffer, w1_scale, U)
         except DivergenceError as err:
             raise _diverged(err, t, eta, self.lambdas) from None
 

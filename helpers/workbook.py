@@ -10,39 +10,25 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import cache, listings, params, plots, results, sections
+from helpers import cache, listings, params, plots, results, sections, session
 from helpers.data import load_split
 from helpers.network import evaluate
 from helpers.search import best, centred_range, lambda_values, search
 from helpers.settings import Settings
 from helpers.training import train
 
-NAME, MAKE = "WORKBOOK_NOTEBOOK", "WORKBOOK_MAKE"  # environment set by make (and tests)
+NAME, MAKE = session.NAME, session.MAKE  # environment set by make (and tests)
 SETTINGS = ("eta_min", "eta_max", "cycles", "batch_size", "m", "records_per_cycle", "seed")
 
 
 def start(namespace: dict) -> "Section":
     """The running notebook's Section, its parameters read from `namespace` and checked."""
-    name, path = which_notebook(namespace)
+    name, path = session.which_notebook(namespace)
     types = params.declared(path) if path.is_file() else {}
     values = {k: namespace[k] for k in types if k in namespace}
     params.check_values(values, types, f"{name}.ipynb")
-    inline_figures()
+    session.inline_figures()
     return Section(name, values, official=os.environ.get(MAKE) == "1")
-
-
-def which_notebook(namespace: dict) -> tuple:
-    """(name, path) of the running notebook: from make's environment, else from Jupyter's
-    session (a notebook run by hand), else ValueError saying how to name it."""
-    session = os.environ.get(NAME) or namespace.get("__session__") or \
-        os.environ.get("JPY_SESSION_NAME") or namespace.get("__vsc_ipynb_file__")
-    if not session:
-        raise ValueError(f"cannot tell which notebook this is: run it with make, in Jupyter, or "
-                         f"set {NAME}=<notebook name> in the environment (papermill by hand)")
-    path = Path(session)
-    if not path.suffix:
-        path = params.NOTEBOOKS / f"{session}.ipynb"
-    return path.stem, path
 
 
 class Section:
@@ -161,15 +147,3 @@ def _describe(value):
     if callable(value):
         return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', repr(value))}"
     return value
-
-
-def inline_figures() -> None:
-    """Figures shown inline as PNG (HTML) and PDF (vector, for the PDF report)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None and hasattr(shell, "kernel"):
-        shell.run_line_magic("matplotlib", "inline")
-        shell.run_line_magic("config", "InlineBackend.figure_formats = ['png', 'pdf']")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import params, workbook
+from helpers import params, session, workbook
 
 NAME = "02-clr-one-cycle"
 
@@ -29,11 +29,11 @@ def hand(monkeypatch):
 
 def test_jupyter_names_the_notebook_of_a_hand_run(hand, tmp_path):
     path = params.NOTEBOOKS / f"{NAME}.ipynb"
-    assert workbook.which_notebook({"__session__": str(path)}) == (NAME, path)
+    assert session.which_notebook({"__session__": str(path)}) == (NAME, path)
     copy = tmp_path / "my-copy.ipynb"
-    assert workbook.which_notebook({"__session__": str(copy)})[0] == "my-copy"
+    assert session.which_notebook({"__session__": str(copy)})[0] == "my-copy"
     with pytest.raises(ValueError, match="cannot tell which notebook"):
-        workbook.which_notebook({})
+        session.which_notebook({})
 
 
 def test_a_hand_run_writes_beside_not_into_the_reports_results(hand, tmp_path):
