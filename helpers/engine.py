@@ -1,10 +1,16 @@
-"""The engine's arrays (numpy, or torch tensors on a device) and one SGD step of N networks."""
+"""The engine: its arrays (numpy, or torch tensors on a device), one SGD step of N networks,
+the mini-batches, and the state of a training run (its steps and its recorded curves)."""
+
+import time
 
 import numpy as np
 
 from helpers import dropout
 from helpers.blas import add_product
-from helpers.network import deltas, forward, xp
+from helpers.dropout import mask
+from helpers.network import deltas, evaluate, forward, xp
+
+METRICS = ("cost", "loss", "accuracy")
 
 
 class DivergenceError(FloatingPointError):
@@ -83,3 +89,64 @@ def index_like(perm: np.ndarray, like):
 
 def to_numpy(a):
     return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+
+
+class Run:
+    """The state of one training run: engine arrays, the curves table, the step."""
+
+    def __init__(self, params, data, lam, lambdas, seeds, parts=("train", "val")):
+        self.params, self.data, self.lam, self.parts = params, data, lam, parts
+        self.lambdas, self.seeds = lambdas, seeds
+        self.rows = {"step": [], "network": [], "lambda": [], "seed": []}
+        mod = xp(params["W1"])
+        self.buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch: in place
+        self.keep = self.stopped_at = None
+
+    def dropout(self, rate, seed: int, device) -> None:
+        """Drop each hidden unit with probability rate (one per network) at every step."""
+        rate = np.zeros(len(self.lambdas)) if rate is None else \
+            np.broadcast_to(np.asarray(rate, dtype=float), (len(self.lambdas),))
+        if not ((rate >= 0) & (rate < 1)).all():
+            raise ValueError(f"dropout must be in [0, 1), got {rate.tolist()}")
+        if rate.any() and device is not None:
+            raise ValueError("dropout runs on the numpy engine only: leave device at None")
+        if rate.any():
+            self.keep, self.masks = (1 - rate).reshape(-1, 1, 1), np.random.default_rng([2, seed])
+
+    def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
+        X, y = self.data["X_train"], self.data["y_train"]
+        index = index_like(batch, X)
+        X, y = X[index], y[index]
+        if on_batch is not None:
+            X, y = on_batch(X, y, t)
+        N, m, _ = self.params["W1"].shape
+        U = None if self.keep is None else \
+            mask(self.masks, (N, m, X.shape[0]), self.keep, self.params["W1"].dtype)
+        try:
+            sgd_step(self.params, X, y, self.lam, eta, self.buffer, w1_scale, U)
+        except DivergenceError as err:
+            raise diverged(err, t, eta, self.lambdas) from None
+
+    def record(self, t: int) -> float:
+        """Whole-set metrics of every network at step t into the rows; the seconds it took."""
+        started = time.perf_counter()
+        for part in self.parts:
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverged run records NaN
+                metrics = evaluate(self.params, self.data[f"X_{part}"], self.data[f"y_{part}"],
+                                   self.lam.reshape(-1))
+            for name in METRICS:
+                self.rows.setdefault(f"{part}_{name}", []).extend(
+                    to_numpy(metrics[name]).tolist())
+        self.rows["step"].extend([t] * len(self.lambdas))
+        self.rows["network"].extend(range(len(self.lambdas)))
+        self.rows["lambda"].extend(self.lambdas)
+        self.rows["seed"].extend(self.seeds)
+        return time.perf_counter() - started
+
+
+def diverged(err: DivergenceError, t: int, eta: float, lambdas: list) -> DivergenceError:
+    bad = [lambdas[k] for k in err.args[0]]
+    return DivergenceError(
+        f"training diverged at step {t} (eta = {eta:.3g}): a value turned NaN or "
+        f"infinite in the network(s) with lambda {bad}; lower eta_max or lambda"
+    )

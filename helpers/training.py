@@ -6,27 +6,17 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from helpers.dropout import mask
-from helpers.engine import (
-    DivergenceError,
-    fold,
-    index_like,
-    minibatches,
-    sgd_step,
-    to_engine,
-    to_numpy,
-)
-from helpers.network import evaluate, init_params, xp
+from helpers.engine import DivergenceError, Run, fold, minibatches, sgd_step, to_engine, to_numpy
+from helpers.network import init_params, xp
 from helpers.schedule import learning_rates
 from helpers.settings import Settings, check_lambdas
 
 __all__ = ["DivergenceError", "sgd_step", "train", "learning_rates", "minibatches"]
 
-METRICS = ("cost", "loss", "accuracy")
-
 
 def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
-          device=None, eta=None, record=None, on_batch=None, dropout=None):
+          device=None, eta=None, record=None, on_batch=None, dropout=None,
+          parts=("train", "val"), stop_on_divergence=False):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
     Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.data.Split);
@@ -41,7 +31,10 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
       on_batch: a function (X, y, t) -> (X, y) applied to each gathered mini-batch before
         its step (augmentation); X is a fresh copy it may change in place;
       dropout: the probability of dropping each hidden unit in training (inverted dropout,
-        none at evaluation): a float, or one per network; None or 0: no dropout (numpy only).
+        none at evaluation): a float, or one per network; None or 0: no dropout (numpy only);
+      parts: the sets the curves are measured on ("train", "val" or both);
+      stop_on_divergence: a step that would turn a value NaN or infinite ends training
+        there (recorded; history["stopped_at"]) instead of raising (a range test).
     Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
     "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
@@ -55,7 +48,7 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
     dtype = np.dtype(settings.dtype)
     start = init_params(split.X_train.shape[1], settings.m, seeds, dtype)
     params, data, lam = to_engine(split, start, np.asarray(lambdas, dtype), dtype, device)
-    run = _Run(params, data, lam, lambdas, seeds)
+    run = Run(params, data, lam, lambdas, seeds, parts)
     run.dropout(dropout, settings.seed, device)
     batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
     seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
@@ -69,64 +62,21 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
             seconds["evaluation"] += run.record(t)
         if t == total:
             break
-        run.step(t, next(batches), float(etas[t]), w1_scale, on_batch)
-    seconds["total"] += time.perf_counter()
-    history = {"curves": run.rows, "eta": {"step": list(range(total)), "eta": etas.tolist()},
-               "seconds": seconds}
-    return {k: to_numpy(v) for k, v in params.items()}, history
-
-
-class _Run:
-    """The state of one training run: engine arrays, the curves table, the step."""
-
-    def __init__(self, params, data, lam, lambdas, seeds):
-        self.params, self.data, self.lam = params, data, lam
-        self.lambdas, self.seeds = lambdas, seeds
-        self.rows = {"step": [], "network": [], "lambda": [], "seed": []}
-        mod = xp(params["W1"])
-        self.buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch: in place
-        self.keep = None
-
-    def dropout(self, rate, seed: int, device) -> None:
-        """Drop each hidden unit with probability rate (one per network) at every step."""
-        rate = np.zeros(len(self.lambdas)) if rate is None else \
-            np.broadcast_to(np.asarray(rate, dtype=float), (len(self.lambdas),))
-        if not ((rate >= 0) & (rate < 1)).all():
-            raise ValueError(f"dropout must be in [0, 1), got {rate.tolist()}")
-        if rate.any() and device is not None:
-            raise ValueError("dropout runs on the numpy engine only: leave device at None")
-        if rate.any():
-            self.keep, self.masks = (1 - rate).reshape(-1, 1, 1), np.random.default_rng([2, seed])
-
-    def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
-        X, y = self.data["X_train"], self.data["y_train"]
-        index = index_like(batch, X)
-        X, y = X[index], y[index]
-        if on_batch is not None:
-            X, y = on_batch(X, y, t)
-        N, m, _ = self.params["W1"].shape
-        U = None if self.keep is None else \
-            mask(self.masks, (N, m, X.shape[0]), self.keep, self.params["W1"].dtype)
         try:
-            sgd_step(self.params, X, y, self.lam, eta, self.buffer, w1_scale, U)
-        except DivergenceError as err:
-            raise _diverged(err, t, eta, self.lambdas) from None
-
-    def record(self, t: int) -> float:
-        """Whole-set metrics of every network at step t into the rows; the seconds it took."""
-        started = time.perf_counter()
-        for part in ("train", "val"):
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverged run records NaN
-                metrics = evaluate(self.params, self.data[f"X_{part}"], self.data[f"y_{part}"],
-                                   self.lam.reshape(-1))
-            for name in METRICS:
-                self.rows.setdefault(f"{part}_{name}", []).extend(
-                    to_numpy(metrics[name]).tolist())
-        self.rows["step"].extend([t] * len(self.lambdas))
-        self.rows["network"].extend(range(len(self.lambdas)))
-        self.rows["lambda"].extend(self.lambdas)
-        self.rows["seed"].extend(self.seeds)
-        return time.perf_counter() - started
+            run.step(t, next(batches), float(etas[t]), w1_scale, on_batch)
+        except DivergenceError:
+            if not stop_on_divergence:
+                raise
+            fold(params, w1_scale)
+            seconds["evaluation"] += run.record(t) if t not in record_at else 0
+            total = run.stopped_at = t
+            break
+    seconds["total"] += time.perf_counter()
+    history = {"curves": run.rows, "eta": {"step": list(range(total)),
+                                           "eta": etas[:total].tolist()}, "seconds": seconds}
+    if run.stopped_at is not None:
+        history["stopped_at"] = run.stopped_at
+    return {k: to_numpy(v) for k, v in params.items()}, history
 
 
 def _check_arguments(split, settings: Settings, lambdas, seeds):
@@ -139,14 +89,6 @@ def _check_arguments(split, settings: Settings, lambdas, seeds):
     if settings.batch_size > n:
         raise ValueError(f"batch_size {settings.batch_size} is larger than the {n} training images")
     return lambdas, seeds
-
-
-def _diverged(err: DivergenceError, t: int, eta: float, lambdas: list) -> DivergenceError:
-    bad = [lambdas[k] for k in err.args[0]]
-    return DivergenceError(
-        f"training diverged at step {t} (eta = {eta:.3g}): a value turned NaN or "
-        f"infinite in the network(s) with lambda {bad}; lower eta_max or lambda"
-    )
 
 
 def _record_steps(settings: Settings, curves: bool, total: int) -> set:

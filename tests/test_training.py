@@ -168,3 +168,17 @@ def test_the_batch_hook_sees_every_step_and_changes_training():
 
     train(split, SMALL, [1e-3], progress=False, on_batch=in_place)
     np.testing.assert_array_equal(split.X_train, before)
+
+
+def test_a_range_test_stops_where_training_diverges_and_keeps_its_curves():
+    split = synthetic_split()
+    rising = np.geomspace(1e-3, 1e5, 60)
+    with pytest.raises(DivergenceError):
+        train(split, SMALL, [0.0], progress=False, eta=rising)
+    _, history = train(split, SMALL, [0.0], progress=False, eta=rising, record=range(0, 60, 5),
+                       stop_on_divergence=True, parts=("val",))
+    stop = history["stopped_at"]
+    assert 0 < stop < 60 and history["curves"]["step"][-1] == stop
+    assert len(history["eta"]["eta"]) == stop and "train_accuracy" not in history["curves"]
+    assert np.isfinite(history["curves"]["val_loss"][:-1]).all()  # the last step broke it
+    assert np.isfinite(history["curves"]["val_accuracy"]).all()
