@@ -58,3 +58,21 @@ def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
              for i, step in enumerate(curves["step"])
              if step > 0 and step % (2 * n_s) == 0 and curves["network"][i] == network]
     return "\n".join(lines)
+
+
+def eta_range(chosen: dict) -> str:
+    """The range the range test's rule chose, and the rule, in one listing."""
+    stop = chosen.get("stopped_at_eta")
+    return (f"eta_max = {chosen['eta_max']:.4g} (peak of the mean validation accuracy, moving "
+            f"average over {chosen['window']} measurements)\n"
+            f"eta_min = {chosen['eta_min']:.4g} (= {chosen['fraction']:g} eta_max)"
+            + (f"\ntraining diverged at eta = {stop:.3g}, where the test stopped" if stop else ""))
+
+
+def range_comparison(rows: list) -> str:
+    """One line per (label, eta_min, eta_max, accuracy_over_seeds): validation and test."""
+    return "\n".join(
+        f"eta {lo:.3g} .. {hi:.3g} ({label}): validation {100 * o['val']['mean']:.2f} ± "
+        f"{100 * o['val']['std']:.2f} %, test {100 * o['test']['mean']:.2f} ± "
+        f"{100 * o['test']['std']:.2f} % ({len(o['test']['values'])} seeds)"
+        for label, lo, hi, o in rows)

@@ -99,6 +99,28 @@ def accuracy_vs_lambda(rows: list, best: list | None = None) -> Figure:
     return fig
 
 
+@_styled
+def range_test(at, accuracy, loss, chosen: dict) -> Figure:
+    """Validation accuracy (%) and loss against eta for each seed, the chosen range shaded.
+
+    at (K,) etas; accuracy, loss (N, K) per seed; chosen: {"eta_min", "eta_max"}.
+    """
+    fig, axes = _figure(6.6, 2.5, ncols=2)
+    for ax, values, name in ((axes[0], 100 * np.asarray(accuracy), "accuracy (%)"),
+                             (axes[1], np.asarray(loss), "loss")):
+        for k, row in enumerate(values):
+            ax.plot(at, row, color=COLOURS["val"], alpha=0.9 if k == 0 else 0.45,
+                    label="validation, one line per seed" if k == 0 else None)
+        ax.axvspan(chosen["eta_min"], chosen["eta_max"], color=COLOURS["train"], alpha=0.15,
+                   label=r"chosen range $[\eta_{min}, \eta_{max}]$")
+        ax.set(xscale="log", xlabel=r"learning rate $\eta$", ylabel=name)
+    finite = np.asarray(loss)[np.isfinite(loss)]
+    if finite.size:
+        axes[1].set_ylim(top=min(float(finite.max()), 3 * float(np.median(finite))))
+    axes[0].legend(frameon=False, loc="upper left")
+    return fig
+
+
 def save(fig: Figure, stem, formats=("png", "pdf"), dpi: int = 200) -> list:
     """Write fig to stem.png and stem.pdf, each atomically (results.atomic_write).
 

@@ -59,17 +59,17 @@ class Section:
         print(split.describe())
         return split
 
-    def settings(self, split) -> Settings:
-        """Settings from the parameters; n_s = 0 means 2 floor(n / batch_size)."""
-        p = self.parameters
+    def settings(self, split, **changes) -> Settings:
+        """Settings from the parameters and `changes`; n_s 0 means 2 floor(n / batch_size)."""
+        p = {**self.parameters, **changes}
         n_s = p.get("n_s", 0) or 2 * (len(split.y_train) // p.get("batch_size", 100))
         settings = Settings(n_s=n_s, **{k: p[k] for k in SETTINGS if k in p})
         self.numbers.update(settings=settings.to_dict(), steps=settings.total_steps)
         return settings
 
-    def read(self, name: str | None = None) -> dict:
-        """The results of section `name` (default: the first it reads); a hand run's first."""
-        name = name or self.entry["reads"][0]
+    def read(self, which: int | str = 0) -> dict:
+        """The results of a section: by name, or the which-th it reads; a hand run's first."""
+        name = self.entry["reads"][which] if isinstance(which, int) else which
         hand = not self.official and (self.results_dir / f"{name}.json").is_file()
         return results.load(name, self.results_dir if hand else self.official_dir)
 
