@@ -91,10 +91,10 @@ def table(runs: dict, original: dict, original_header: str) -> str:
     """The Markdown table: a row per ROWS, columns the original then PROFILES, from
     {notebook: results} (original) and {profile: {notebook: results}} (runs)."""
     columns = ["run", original_header, *(header(p, runs[p]) for p in PROFILES)]
-    rows = [columns, ["---"] * len(columns)] + [
-        [label, *(cell(r[notebook]) for r in (original, *map(runs.get, PROFILES)))]
-        for label, notebook, cell, _ in ROWS]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in rows)
+    rows = [[label, *(cell(r[notebook]) for r in (original, *map(runs.get, PROFILES)))]
+            for label, notebook, cell, _ in ROWS]
+    lines = ["| " + " | ".join(cells) + " |" for cells in (columns, *rows)]
+    return "\n".join([lines[0], "|---" * len(columns) + "|", *lines[1:]])
 
 
 def block(text: str) -> tuple:
