@@ -113,11 +113,11 @@ def range_test(at, accuracy, loss, chosen: dict) -> Figure:
                     label="validation, one line per seed" if k == 0 else None)
         ax.axvspan(chosen["eta_min"], chosen["eta_max"], color=COLOURS["train"], alpha=0.15,
                    label=r"chosen range $[\eta_{min}, \eta_{max}]$")
-        ax.set(xscale="log", xlabel=r"learning rate $\eta$", ylabel=name)
+        ax.set(xlabel=r"learning rate $\eta$ (rising linearly)", ylabel=name)
     finite = np.asarray(loss)[np.isfinite(loss)]
-    if finite.size:
-        axes[1].set_ylim(top=min(float(finite.max()), 3 * float(np.median(finite))))
-    axes[0].legend(frameon=False, loc="upper left")
+    if finite.size:  # the loss explodes where training diverges: show where it starts to
+        axes[1].set_ylim(0, 2 * float(np.median(finite)))
+    axes[0].legend(frameon=False, loc="lower center")
     return fig
 
 

@@ -16,7 +16,7 @@ __all__ = ["DivergenceError", "sgd_step", "train", "learning_rates", "minibatche
 
 def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
           device=None, eta=None, record=None, on_batch=None, dropout=None,
-          parts=("train", "val"), stop_on_divergence=False):
+          parts=("train", "val"), stop_on_divergence=False, on_record=None):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
     Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.data.Split);
@@ -34,7 +34,9 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
         none at evaluation): a float, or one per network; None or 0: no dropout (numpy only);
       parts: the sets the curves are measured on ("train", "val" or both);
       stop_on_divergence: a step that would turn a value NaN or infinite ends training
-        there (recorded; history["stopped_at"]) instead of raising (a range test).
+        there (recorded; history["stopped_at"]) instead of raising (a range test);
+      on_record: a function (t, params) called after each recording, with the networks'
+        current parameters (to keep end-of-cycle snapshots: copy what you keep).
     Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
     "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
@@ -60,6 +62,8 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
             fold(params, w1_scale)
         if t in record_at:
             seconds["evaluation"] += run.record(t)
+            if on_record is not None:
+                on_record(t, params)
         if t == total:
             break
         try:

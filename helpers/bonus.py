@@ -1,0 +1,67 @@
+"""The assignment's bonus: training with augmentation, dropout and end-of-cycle snapshots,
+searches side by side, and the ablation table's rows."""
+
+import numpy as np
+
+from helpers import ensemble
+from helpers.augment import flip_shift
+from helpers.listings import spread
+from helpers.training import train
+
+
+def train_snapshots(split, settings, lambdas, seeds=None, dropout=None, max_shift: int = 0,
+                    p_flip: float = 0.0, eta=None, progress: bool = True) -> tuple:
+    """train() with random flips and shifts of each mini-batch (seeded by settings.seed),
+    dropout, and a copy of every network at the end of each cycle.
+
+    Output: (params, history, snapshots {str(step): params at that step}).
+    """
+    if not (0 <= max_shift < 32 and 0 <= p_flip <= 1):
+        raise ValueError(f"max_shift must be in 0..31 and p_flip in [0, 1], got {max_shift} "
+                         f"and {p_flip}")
+    rng = np.random.default_rng([3, settings.seed])
+    augment = None if max_shift == 0 and p_flip == 0 else \
+        (lambda X, y, t: (flip_shift(X, rng, max_shift, p_flip), y))
+    ends = set(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
+    snapshots = {}
+    keep = lambda t, p: snapshots.update({str(t): {k: v.copy() for k, v in p.items()}}) \
+        if t in ends else None  # noqa: E731
+    record = sorted(ends | {0})
+    params, history = train(split, settings, lambdas, seeds, progress=progress, eta=eta,
+                            record=record, on_batch=augment, dropout=dropout, on_record=keep)
+    return params, history, snapshots
+
+
+def pick(candidates: list, history: dict) -> tuple:
+    """(best candidate, its index) by final validation accuracy: network k tried candidates[k]."""
+    curves, last = history["curves"], max(history["curves"]["step"])
+    val = {k: a for k, a, t in zip(curves["network"], curves["val_accuracy"], curves["step"],
+                                   strict=True) if t == last}
+    best = max(range(len(candidates)), key=lambda k: (val[k], -k))
+    return candidates[best], best
+
+
+def row(label: str, params: dict, split, members=None) -> dict:
+    """One ablation row: validation and test accuracy, mean ± std over the stacked networks;
+    with `members` (snapshot stacks), the ensemble of all of them instead (one number each)."""
+    if members is not None:
+        val = ensemble.accuracy(members, split.X_val, split.y_val)
+        test = ensemble.accuracy(members, split.X_test, split.y_test)
+        return {"row": label, "val": spread([val]), "test": spread([test]),
+                "members": sum(m["W1"].shape[0] for m in members)}
+    val = [ensemble.accuracy([ensemble.take(params, k)], split.X_val, split.y_val)
+           for k in range(params["W1"].shape[0])]
+    test = [ensemble.accuracy([ensemble.take(params, k)], split.X_test, split.y_test)
+            for k in range(params["W1"].shape[0])]
+    return {"row": label, "val": spread(val), "test": spread(test), "members": 1}
+
+
+def table(rows: list) -> str:
+    """The ablation table in Markdown: each row adds one change to the one above."""
+    lines = ["| configuration | validation accuracy (%) | test accuracy (%) | networks |",
+             "|---|---|---|---|"]
+    fmt = lambda s: f"{100 * s['mean']:.2f}" + (f" ± {100 * s['std']:.2f}"  # noqa: E731
+                                                if len(s["values"]) > 1 else "")
+    lines += [f"| {r['row']} | {fmt(r['val'])} | {fmt(r['test'])} | "
+              f"{len(r['val']['values']) if r['members'] == 1 else r['members']} |" for r in rows]
+    return "\n".join(lines)
