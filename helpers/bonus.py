@@ -32,6 +32,17 @@ def train_snapshots(split, settings, lambdas, seeds=None, dropout=None, max_shif
     return params, history, snapshots
 
 
+def train_range(split, settings, lambdas, etas, record, seeds=None, dropout=None,
+                max_shift: int = 0, p_flip: float = 0.0, progress: bool = True) -> tuple:
+    """A range test (rising etas, validation recorded at `record`, stopped where training
+    diverges) with the bonus's augmentation and dropout. Output: (params, history)."""
+    rng = np.random.default_rng([3, settings.seed])
+    augment = None if max_shift == 0 and p_flip == 0 else \
+        (lambda X, y, t: (flip_shift(X, rng, max_shift, p_flip), y))
+    return train(split, settings, lambdas, seeds, progress=progress, eta=etas, record=record,
+                 on_batch=augment, dropout=dropout, parts=("val",), stop_on_divergence=True)
+
+
 def pick(candidates: list, history: dict) -> tuple:
     """(best candidate, its index) by final validation accuracy: network k tried candidates[k]."""
     curves, last = history["curves"], max(history["curves"]["step"])
@@ -62,6 +73,23 @@ def table(rows: list) -> str:
              "|---|---|---|---|"]
     fmt = lambda s: f"{100 * s['mean']:.2f}" + (f" ± {100 * s['std']:.2f}"  # noqa: E731
                                                 if len(s["values"]) > 1 else "")
-    lines += [f"| {r['row']} | {fmt(r['val'])} | {fmt(r['test'])} | "
+    lines += [f"| {r['row']}{'' if r.get('kept', True) else ' (not kept)'} | {fmt(r['val'])} | "
+              f"{fmt(r['test'])} | "
               f"{len(r['val']['values']) if r['members'] == 1 else r['members']} |" for r in rows]
+    return "\n".join(lines)
+
+
+def summary(final: dict) -> str:
+    """The chosen configuration and its single-network and ensemble accuracy, in a listing."""
+    c, one, group = final["configuration"], final["single"], final["ensemble"]
+    lines = [f"configuration: m = {c['m']}, lambda = {c['lam']:.3g}, dropout {c['dropout']:g}, "
+             f"shifts up to {c['max_shift']} px, flips p = {c['p_flip']:g}, {c['cycles']} "
+             f"cycles, eta {c['eta_min']:.3g} .. {c['eta_max']:.3g}",
+             f"one network: validation {100 * one['val']['mean']:.2f} %, test "
+             f"{100 * one['test']['mean']:.2f} ± {100 * one['test']['std']:.2f} % "
+             f"({len(one['test']['values'])} seeds)"]
+    if group:
+        lines.append(f"ensemble of {group['members']} networks: validation "
+                     f"{100 * group['val']['mean']:.2f} %, test {100 * group['test']['mean']:.2f}"
+                     f" %{'' if group['kept'] else ' (not kept: no better on validation)'}")
     return "\n".join(lines)

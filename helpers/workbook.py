@@ -98,7 +98,7 @@ class Section:
                   "kwargs": {k: _describe(v) for k, v in kwargs.items()}}
         value, seconds = cache.cached(self.cache_dir, inputs, fn, split, settings, *args,
                                       progress=self.progress, **kwargs)
-        self.numbers["train_seconds"] = seconds
+        self.numbers["train_seconds"] = self.numbers.get("train_seconds", 0) + seconds
         return value
 
     def train(self, split, settings: Settings, lam: float, **seams):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import report, report_lambda, tables
+from helpers import report, report_beyond, report_lambda, tables
 
 
 def training_run(train=0.6, val=0.45, test=0.46, cycles=1, seeds=(0.46, 0.47), **extra):
@@ -92,3 +92,28 @@ def test_every_published_number_cites_where_it_stands():
     data = json.loads(report.ORIGINAL.read_text())
     entries = [e for group in data.values() if isinstance(group, dict) for e in group.values()]
     assert len(entries) == 22 and all(e["source"] and "value" in e for e in entries)
+
+
+def bonus_run(single_test=0.55, ensemble_test=0.57, kept=(True, False)):
+    rows = [{"row": "base", "val": {"mean": 0.52}, "test": {"mean": 0.51}, "kept": True}]
+    rows += [{"row": f"+ change {k}", "val": {"mean": 0.53 + 0.01 * k}, "test": {"mean": 0.5},
+              "kept": keep} for k, keep in enumerate(kept)]
+    spread = lambda v: {"mean": v, "std": 0.0, "values": [v, v]}  # noqa: E731
+    return {"rows": rows, "parameters": {"n_seeds": 2},
+            "single": {"test": spread(single_test), "val": spread(0.55)},
+            "ensemble": {"members": 6, "test": {"mean": ensemble_test}}}
+
+
+def test_each_bonus_change_says_what_it_bought_and_whether_it_stayed():
+    lines = report_beyond.bonus_changes(bonus_run()).splitlines()
+    assert lines[0].startswith("- **change 0**: validation 53.00 % (+1.00 points") and \
+        lines[0].endswith("kept.")
+    assert "(+1.00 points against the best kept before it)" in lines[1]  # 54 against 53
+    assert lines[1].endswith("not kept.")
+
+
+@pytest.mark.parametrize(("single", "group", "met"), [(0.58, 0.60, True), (0.575, 0.61, False),
+                                                      (0.59, 0.595, False)])
+def test_the_targets_are_called_met_only_when_both_are(single, group, met):
+    text = report_beyond.bonus_after(bonus_run(single, group))
+    assert ("are met" in text) == met and ("short of the targets" in text) != met
