@@ -22,17 +22,19 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
+from benchmarks import wide
 from helpers.engine import fold, sgd_step
 from helpers.network import K, evaluate, init_params
 from helpers.results import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m benchmarks.bench` there
 
-# The assignment's shapes: batch 100, m = 50 hidden units, CIFAR-10 images (d = 3072).
+# The assignment's shapes: batch 100, m = 50 hidden units, CIFAR-10 images (d = 3072);
+# "wide": the hidden units of the bonus's wide step (benchmarks/wide.py, always d = 3072).
 FULL = {"n": 45000, "d": 3072, "m": 50, "batch": 100, "lambdas": 100, "seeds": 10,
-        "steps": 12, "eval_images": 5000, "reps": 5}
+        "steps": 12, "eval_images": 5000, "reps": 5, "wide": [1000, 2000]}
 QUICK = {"n": 500, "d": 64, "m": 8, "batch": 20, "lambdas": 4, "seeds": 3,
-         "steps": 2, "eval_images": 100, "reps": 5}  # tiny, for the smoke test
+         "steps": 2, "eval_images": 100, "reps": 5, "wide": [8, 16]}  # tiny: the smoke test
 CYCLE = 1800  # steps of the coarse search: one cycle, n_s = 2 floor(45000 / 100)
 
 
@@ -229,6 +231,8 @@ def references(group: str, shape: dict, networks: int) -> dict:
     X, y = data(shape)
     if group == "torch_user":
         return {"torch_user": pytorch_user(shape, X, y)}
+    if group == "torch_user_wide":
+        return {"torch_user_wide": wide.torch_user_wide(shape, X, y, _batches(shape))}
     if group == "evaluation_products":
         return {"products": evaluation_products(shape, X, networks)}
     if group == "torch_engines":
@@ -239,7 +243,7 @@ def references(group: str, shape: dict, networks: int) -> dict:
     raise ValueError(f"unknown reference group {group!r}: one of {', '.join(GROUPS)}")
 
 
-GROUPS = ("torch_user", "products", "evaluation_products", "torch_engines")
+GROUPS = ("torch_user", "products", "evaluation_products", "torch_engines", "torch_user_wide")
 
 
 def in_own_process(group: str, shape: dict, networks: int) -> dict:
@@ -403,6 +407,39 @@ def bench_memory(X) -> list:
                 f"GiB; data float32 ({X.dtype}, {X.nbytes / 2**20:.0f} MiB), no float64 copy")]
 
 
+def bench_wide(shape: dict, X, y) -> list:
+    """Goal 5: the bonus's wide step (dropout, flips and shifts; benchmarks/wide.py) at each
+    width of shape["wide"], of 1 network and of 2 side by side (the bonus's seeds), against
+    its matrix products alone and against the PyTorch user's step (1 timed, x N)."""
+    if X.shape[1] != wide.D:  # the quick shapes' rows are not 32 x 32 images
+        X, y = data({**shape, "d": wide.D})
+    rows = []
+    for m in shape["wide"]:
+        at = {**shape, "d": wide.D, "m": m}
+        user = in_own_process("torch_user_wide", at, 1)["torch_user_wide"] / at["steps"]
+        for networks in (1, 2):
+            rows += _wide_rows(at, X, y, networks, user)
+    return rows
+
+
+def _wide_rows(shape: dict, X, y, networks: int, user: float) -> list:
+    ours = wide.our_wide_steps(shape, X, y, networks, _batches(shape))
+    runs = interleaved({"ours": ours}, shape["reps"])
+    runs |= in_own_process("products", shape, networks)
+    t = {k: v / shape["steps"] for k, v in runs.items()}
+    rate = lambda key: f"{flops_per_step(shape, networks) / t[key] / 1e9:.0f} GFLOP/s"  # noqa: E731
+    what = f"bonus m={shape['m']}, {networks} network{'s' * (networks > 1)} (dropout, flips/shifts)"
+    sequential = networks * user
+    return [row("5 bonus", f"{what}, {rate('ours')}", t["ours"],
+                f"numpy products alone, same shapes, {rate('products')}", t["products"],
+                t["products"] / t["ours"], ">= 0.70 of the GEMM rate",
+                t["products"] / t["ours"] >= 0.7),
+            row("5 bonus", f"{what}, numpy", t["ours"],
+                f"{networks} x PyTorch-user step (Dropout, torch flips/shifts)", sequential,
+                sequential / t["ours"], "", None, "ratio: times faster than PyTorch; "
+                f"its step timed once, times {networks}")]
+
+
 def label() -> str:
     """Which OpenBLAS settings this process ran with: the JSON key of this run."""
     unset = "OPENBLAS_CORETYPE" not in os.environ and "OPENBLAS_L2_SIZE" not in os.environ
@@ -421,7 +458,8 @@ def table(rows: list) -> str:
     return "\n".join(lines)
 
 
-def markdown(result: dict, goals=("1 step", "2 search", "engine", "3 report", "4 memory")) -> str:
+def markdown(result: dict, goals=("1 step", "2 search", "engine", "3 report", "4 memory",
+                                  "5 bonus")) -> str:
     """One run of the JSON as a Markdown table (for the README), rows of `goals` only."""
     env = result["environment"]
     lines = [f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE="
@@ -481,6 +519,7 @@ def main(argv=None) -> int:
     rows += bench_evaluate(shape, X, y, shape["lambdas"])
     rows += bench_report(Path(args.build), args.profile)
     rows += bench_memory(X)
+    rows += bench_wide(shape, X, y)  # after the memory row: its peak is the search's
     env["load_average_after"] = os.getloadavg()
     result = {"label": label(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "shape": shape, "environment": env, "rows": rows,

@@ -7,15 +7,18 @@ No timing is asserted here: the speed goals live in `make bench`.
 import json
 import os
 
+import numpy as np
 import pytest
 
-from benchmarks.bench import GROUPS, OWN_PROCESS, QUICK, main, write_json
+from benchmarks import wide
+from benchmarks.bench import GROUPS, OWN_PROCESS, QUICK, _batches, data, main, write_json
+from helpers.augment import mirror_translate
 
 KEYS = {"goal", "what", "median_s", "reference", "reference_median_s", "ratio", "target",
         "met", "note"}
 
 
-@pytest.mark.slow  # ten reference processes, most of them importing torch
+@pytest.mark.slow  # eighteen reference processes, most of them importing torch
 def test_quick_benchmark_prints_and_writes_the_table(tmp_path, capsys):
     out = tmp_path / "bench" / "bench.json"
     assert main(["--quick", "--out", str(out), "--build", str(tmp_path / "build")]) == 0
@@ -36,9 +39,51 @@ def test_quick_benchmark_prints_and_writes_the_table(tmp_path, capsys):
     assert processes["this"] == os.getpid() and os.getpid() not in pids
     assert len(set(pids)) == len(pids)  # a fresh process for every reference timed
     assert {p["group"] for p in processes["references"]} == set(GROUPS)
+    assert sum(p["group"] == "torch_user_wide" for p in processes["references"]) == \
+        len(QUICK["wide"])  # once per width, in a process of its own
+    assert_bonus_rows([row for row in run["rows"] if row["goal"] == "5 bonus"])
     assert main(["--markdown", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"### {label}" in printed and OWN_PROCESS in printed
+
+
+def assert_bonus_rows(bonus: list) -> None:
+    """Per width and per 1 or 2 networks: the GEMM-rate row, then the PyTorch user's."""
+    assert len(bonus) == 4 * len(QUICK["wide"])
+    assert all(row["median_s"] > 0 and row["reference_median_s"] > 0 for row in bonus)
+    for (gemm, user), (m, n) in zip(zip(bonus[::2], bonus[1::2], strict=True),
+                                    [(m, n) for m in QUICK["wide"] for n in (1, 2)], strict=True):
+        assert gemm["what"].startswith(f"bonus m={m}, {n} network")
+        assert "products alone" in gemm["reference"] and "GFLOP/s" in gemm["what"]
+        assert gemm["target"] == ">= 0.70 of the GEMM rate" and gemm["met"] in (True, False)
+        assert user["reference"].startswith(f"{n} x PyTorch-user step (Dropout")
+        assert user["ratio"] == pytest.approx(user["reference_median_s"] / user["median_s"])
+
+
+def test_the_torch_users_flips_and_shifts_are_the_engines():
+    """torch_flip_shift (flip a random subset, zero padding, one crop per image) moves every
+    image exactly as helpers.augment.mirror_translate does with the same flips and shifts."""
+    import torch
+
+    X = np.random.default_rng(0).standard_normal((16, wide.D), dtype=np.float32)
+    images = torch.from_numpy(X.copy()).view(-1, 3, 32, 32)
+    out = wide.torch_flip_shift(images, torch.Generator().manual_seed(5))
+    gen, s = torch.Generator().manual_seed(5), wide.MAX_SHIFT
+    flip = (torch.rand(16, generator=gen) < wide.P_FLIP).numpy()
+    corner = torch.randint(0, 2 * s + 1, (16, 2), generator=gen).numpy()  # crop at (i, j)
+    expected = mirror_translate(X, flip, s - corner[:, 1], s - corner[:, 0], s)
+    np.testing.assert_array_equal(out.reshape(16, -1).numpy(), expected)
+    assert flip.any() and not flip.all()
+
+
+def test_the_wide_step_runs_again_and_leaves_the_data_unchanged():
+    shape = {**QUICK, "d": wide.D, "m": 8}
+    X, y = data(shape)
+    run = wide.our_wide_steps(shape, X, y, 2, _batches(shape))
+    before = X.copy()
+    run()
+    run()  # a second call goes on from the first (the decay scale was folded back into W1)
+    np.testing.assert_array_equal(X, before)  # augmentation works on a copy of the batch
 
 
 def test_a_reference_process_prints_its_medians_as_json(capsys):
