@@ -366,6 +366,9 @@ def bench_evaluate(shape: dict, X, y, networks: int) -> list:
                 runs["products"] / runs["ours"], "", None)]
 
 
+BUDGET = 1200.0  # seconds: the whole report with the range test and the bonus (issue 9)
+
+
 def bench_report(build: Path, profile: str) -> list:
     """Goal 3 from the report build's own records: per notebook its seconds (results JSON
     "seconds" or papermill's duration, the larger) and the training seconds it reports
@@ -381,8 +384,8 @@ def bench_report(build: Path, profile: str) -> list:
         if "." not in path.stem and meta.get("duration") is not None:
             seconds[path.stem] = max(seconds.get(path.stem, 0.0), float(meta["duration"]))
     if not seconds:
-        return [row("3 report", f"make report ({profile})", None, "5 minutes", 300.0, None,
-                    "< 300 s", None, f"not measured: no {build / profile}/results/*.json")]
+        return [row("3 report", f"make report ({profile})", None, "20 minutes", BUDGET, None,
+                    f"< {BUDGET:.0f} s", None, f"not measured: no {build / profile}/results")]
     clean = {k: v + training.get(k, 0.0) if training.get(k, 0.0) > v else v
              for k, v in seconds.items()}
     total = sum(clean.values())
@@ -394,8 +397,8 @@ def bench_report(build: Path, profile: str) -> list:
     note = ("clean-build estimate from the last make report's records; "
             "notebooks only, export not included")
     return rows + [row("3 report", f"notebooks of {profile}, one after another", total,
-                       "5 minutes", 300.0, total / 300.0, "< 300 s",
-                       None if missing else total < 300.0,
+                       "20 minutes", BUDGET, total / BUDGET, f"< {BUDGET:.0f} s",
+                       None if missing else total < BUDGET,
                        f"incomplete, no record of {missing}" if missing else note)]
 
 

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from helpers import readme_beyond
 from helpers.results import ROOT, atomic_write
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -110,7 +111,8 @@ def regenerate(text: str, build: Path, original: Path) -> str:
     before, between, after = block(text)
     typed = between.strip().split("\n", 1)[0].strip("| ").split(" | ")
     first = typed[1] if len(typed) > 1 else "original report"
-    return f"{before}\n{table(load(build), original_results(original), first)}\n{after}"
+    text = f"{before}\n{table(load(build), original_results(original), first)}\n{after}"
+    return readme_beyond.regenerate(text, build)
 
 
 def main(argv=None) -> int:
@@ -119,15 +121,15 @@ def main(argv=None) -> int:
     text = readme.read_text()
     try:
         new = regenerate(text, build, Path(args.original))
-    except (ResultsMissing, ValueError) as err:
+    except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if new == text:
         print(f"{readme}: the results table is up to date")
         return 0
     if args.check:
-        diff = difflib.unified_diff(block(text)[1].splitlines(), block(new)[1].splitlines(),
-                                    "README.md", "from the results", lineterm="")
+        diff = difflib.unified_diff(text.splitlines(), new.splitlines(), "README.md",
+                                    "from the results", lineterm="")
         print(f"{readme} is out of date (make readme rewrites it):", *diff, sep="\n")
         return 1
     atomic_write(readme, lambda f: f.write(new.encode()))

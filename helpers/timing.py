@@ -16,8 +16,8 @@ def times(folder) -> dict:
     return found
 
 
-PARTS = {"run.split(": "data", "load_split(": "data", "run.train(": "training",
-         "run.search(": "training", "import ": "start-up"}  # the first that matches names a cell
+PARTS = {"run.train(": "training", "run.search(": "training", "steps.": "training",
+         "run.split(": "data", "load_split(": "data", "import ": "start-up"}  # first match
 
 
 def breakdown(path) -> dict:

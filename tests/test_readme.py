@@ -137,3 +137,31 @@ def test_a_readme_without_the_markers_is_an_error(files, capsys):
     files[0].write_text(README.replace("<!-- results:end -->", ""))
     assert run(files, "--check") == 2
     assert "<!-- results:end -->" in capsys.readouterr().err
+
+
+def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path):
+    from helpers import readme_beyond
+
+    folder = tmp_path / "assignment" / "results"
+    folder.mkdir(parents=True)
+    over = {p: {"mean": 0.5, "std": 0.01, "values": [0.5, 0.5]} for p in ("val", "test")}
+    row = {"row": "+ wider", "val": over["val"], "test": over["test"], "members": 1,
+           "kept": True}
+    records = {
+        "06-best-lambda": {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
+                           "accuracy_over_seeds": over},
+        "07-lr-range-test": {"chosen": {"eta_min": 0.02, "eta_max": 0.08},
+                             "parameters": {"m": 50}, "accuracy_over_seeds": over},
+        "08-bonus": {"rows": [row], "single": row, "ensemble": None, "configuration": {
+            "m": 1000, "lam": 1e-3, "dropout": 0.0, "max_shift": 0, "p_flip": 0.0,
+            "cycles": 6, "eta_min": 0.02, "eta_max": 0.08}}}
+    for name, record in records.items():
+        (folder / f"{name}.json").write_text(json.dumps(record))
+    text = f"a\n{readme_beyond.BEGIN}\nold\n{readme_beyond.END}\nb\n"
+    new = readme_beyond.regenerate(text, tmp_path)
+    assert "eta_max = 0.08, eta_min = 0.02" in new and "| + wider | 50.00 ± 1.00 |" in new
+    assert "old" not in new and new.startswith("a\n") and new.endswith("b\n")
+    assert readme_beyond.regenerate("no markers", tmp_path) == "no markers"
+    (folder / "08-bonus.json").unlink()
+    with pytest.raises(FileNotFoundError, match="08-bonus.json"):
+        readme_beyond.regenerate(text, tmp_path)
