@@ -10,11 +10,11 @@ PROFILE = "assignment"
 
 def text(build: Path) -> str:
     """Markdown: the range test's range and comparison, then the bonus's ablation table."""
-    from helpers import bonus, listings  # numpy-free callers of readme need not load these
+    from helpers import bonus, listings, sections  # loaded only when there are markers
 
     folder = build / PROFILE / "results"
-    paths = [folder / f"{name}.json" for name in ("07-lr-range-test", "06-best-lambda",
-                                                  "08-bonus")]
+    notebook = {s["key"]: s["notebook"] for s in sections.load()["sections"]}
+    paths = [folder / f"{notebook[key]}.json" for key in ("range", "final", "bonus")]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: run make report")

@@ -140,19 +140,20 @@ def test_a_readme_without_the_markers_is_an_error(files, capsys):
 
 
 def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path):
-    from helpers import readme_beyond
+    from helpers import readme_beyond, sections
 
+    notebook = {s["key"]: s["notebook"] for s in sections.load()["sections"]}
     folder = tmp_path / "assignment" / "results"
     folder.mkdir(parents=True)
     over = {p: {"mean": 0.5, "std": 0.01, "values": [0.5, 0.5]} for p in ("val", "test")}
     row = {"row": "+ wider", "val": over["val"], "test": over["test"], "members": 1,
            "kept": True}
     records = {
-        "06-best-lambda": {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
+        notebook["final"]: {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
                            "accuracy_over_seeds": over},
-        "07-lr-range-test": {"chosen": {"eta_min": 0.02, "eta_max": 0.08},
+        notebook["range"]: {"chosen": {"eta_min": 0.02, "eta_max": 0.08},
                              "parameters": {"m": 50}, "accuracy_over_seeds": over},
-        "08-bonus": {"rows": [row], "single": row, "ensemble": None, "configuration": {
+        notebook["bonus"]: {"rows": [row], "single": row, "ensemble": None, "configuration": {
             "m": 1000, "lam": 1e-3, "dropout": 0.0, "max_shift": 0, "p_flip": 0.0,
             "cycles": 6, "eta_min": 0.02, "eta_max": 0.08}}}
     for name, record in records.items():
@@ -162,6 +163,6 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
     assert "eta_max = 0.08, eta_min = 0.02" in new and "| + wider | 50.00 ± 1.00 |" in new
     assert "old" not in new and new.startswith("a\n") and new.endswith("b\n")
     assert readme_beyond.regenerate("no markers", tmp_path) == "no markers"
-    (folder / "08-bonus.json").unlink()
-    with pytest.raises(FileNotFoundError, match="08-bonus.json"):
+    (folder / f"{notebook['bonus']}.json").unlink()
+    with pytest.raises(FileNotFoundError, match=f"{notebook['bonus']}.json"):
         readme_beyond.regenerate(text, tmp_path)
