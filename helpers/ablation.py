@@ -36,10 +36,8 @@ class Ablation:
         dropout = candidates if name == "dropout" else config["dropout"]
         _, history, _ = self._train(config, lambdas, dropout, [config["seed"]] * n)
         best, _ = bonus.pick(candidates, history)
-        last = max(history["curves"]["step"])
-        self.searches[name] = {"candidates": list(candidates), "chosen": best, "val": [
-            a for a, t in zip(history["curves"]["val_accuracy"], history["curves"]["step"],
-                              strict=True) if t == last]}
+        self.searches[name] = {"candidates": list(candidates), "chosen": best,
+                               "val": bonus.final_val(history)}
         return best
 
     def step(self, label: str, **change) -> dict:

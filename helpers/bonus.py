@@ -16,12 +16,7 @@ def train_snapshots(split, settings, lambdas, seeds=None, dropout=None, max_shif
 
     Output: (params, history, snapshots {str(step): params at that step}).
     """
-    if not (0 <= max_shift < 32 and 0 <= p_flip <= 1):
-        raise ValueError(f"max_shift must be in 0..31 and p_flip in [0, 1], got {max_shift} "
-                         f"and {p_flip}")
-    rng = np.random.default_rng([3, settings.seed])
-    augment = None if max_shift == 0 and p_flip == 0 else \
-        (lambda X, y, t: (flip_shift(X, rng, max_shift, p_flip), y))
+    augment = _augmentation(settings.seed, max_shift, p_flip)
     ends = set(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
     snapshots = {}
     keep = lambda t, p: snapshots.update({str(t): {k: v.copy() for k, v in p.items()}}) \
@@ -36,18 +31,33 @@ def train_range(split, settings, lambdas, etas, record, seeds=None, dropout=None
                 max_shift: int = 0, p_flip: float = 0.0, progress: bool = True) -> tuple:
     """A range test (rising etas, validation recorded at `record`, stopped where training
     diverges) with the bonus's augmentation and dropout. Output: (params, history)."""
-    rng = np.random.default_rng([3, settings.seed])
-    augment = None if max_shift == 0 and p_flip == 0 else \
-        (lambda X, y, t: (flip_shift(X, rng, max_shift, p_flip), y))
+    augment = _augmentation(settings.seed, max_shift, p_flip)
     return train(split, settings, lambdas, seeds, progress=progress, eta=etas, record=record,
                  on_batch=augment, dropout=dropout, parts=("val",), stop_on_divergence=True)
 
 
-def pick(candidates: list, history: dict) -> tuple:
-    """(best candidate, its index) by final validation accuracy: network k tried candidates[k]."""
+def _augmentation(seed: int, max_shift: int, p_flip: float):
+    """The on_batch hook of train(): seeded flips and shifts of each mini-batch, or None."""
+    if not (0 <= max_shift < 32 and 0 <= p_flip <= 1):
+        raise ValueError(f"max_shift must be in 0..31 and p_flip in [0, 1], got {max_shift} "
+                         f"and {p_flip}")
+    if max_shift == 0 and p_flip == 0:
+        return None
+    rng = np.random.default_rng([3, seed])
+    return lambda X, y, t: (flip_shift(X, rng, max_shift, p_flip), y)
+
+
+def final_val(history: dict) -> list:
+    """Each network's validation accuracy at the last recorded step, in network order."""
     curves, last = history["curves"], max(history["curves"]["step"])
     val = {k: a for k, a, t in zip(curves["network"], curves["val_accuracy"], curves["step"],
                                    strict=True) if t == last}
+    return [val[k] for k in sorted(val)]
+
+
+def pick(candidates: list, history: dict) -> tuple:
+    """(best candidate, its index) by final validation accuracy: network k tried candidates[k]."""
+    val = final_val(history)
     best = max(range(len(candidates)), key=lambda k: (val[k], -k))
     return candidates[best], best
 
@@ -60,11 +70,10 @@ def row(label: str, params: dict, split, members=None) -> dict:
         test = ensemble.accuracy(members, split.X_test, split.y_test)
         return {"row": label, "val": spread([val]), "test": spread([test]),
                 "members": sum(m["W1"].shape[0] for m in members)}
-    val = [ensemble.accuracy([ensemble.take(params, k)], split.X_val, split.y_val)
-           for k in range(params["W1"].shape[0])]
-    test = [ensemble.accuracy([ensemble.take(params, k)], split.X_test, split.y_test)
-            for k in range(params["W1"].shape[0])]
-    return {"row": label, "val": spread(val), "test": spread(test), "members": 1}
+    networks = [ensemble.take(params, k) for k in range(params["W1"].shape[0])]
+    return {"row": label, "members": 1, **{part: spread(
+        [ensemble.accuracy([net], getattr(split, f"X_{part}"), getattr(split, f"y_{part}"))
+         for net in networks]) for part in ("val", "test")}}
 
 
 def table(rows: list) -> str:
