@@ -32,10 +32,10 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def spread(run: dict) -> str:
-    """ "46.19 ± 0.27 %": mean ± std of a training run's test accuracy over its seeds."""
-    t = run["accuracy_over_seeds"]["test"]
-    return f"{100 * t['mean']:.2f} ± {100 * t['std']:.2f} %"
+def spread(over: dict, part: str = "test") -> str:
+    """ "46.19 ± 0.27 %": mean ± std over seeds of one set's accuracy, from a results file's
+    accuracy_over_seeds."""
+    return f"{100 * over[part]['mean']:.2f} ± {100 * over[part]['std']:.2f} %"
 
 
 def intro(R: dict, profile: str) -> str:
@@ -79,11 +79,11 @@ def exercise3(one: dict) -> str:
 
 
 def exercise3_after(one: dict) -> str:
-    a, s = one["accuracy"], one["settings"]
-    seeds = len(one["accuracy_over_seeds"]["test"]["values"])
+    a, s, over = one["accuracy"], one["settings"], one["accuracy_over_seeds"]
+    seeds = len(over["test"]["values"])
     return (f"The network ends at {pc(a['train'])} on the training set, {pc(a['val'])} on "
             f"validation and {pc(a['test'])} on the test set. Trained with "
-            f"{plural(seeds, 'seed')} side by side, the test accuracy is {spread(one)} (mean ± "
+            f"{plural(seeds, 'seed')} side by side, the test accuracy is {spread(over)} (mean ± "
             f"standard deviation). Figure 2 shows the learning rate: "
             f"{plural(s['cycles'], 'triangle')} from {s['eta_min']:g} up to "
             f"{s['eta_max']:g} and back in {one['steps']} steps.")
@@ -102,7 +102,8 @@ def exercise4_after(one: dict, three: dict) -> str:
     change = "rises" if a3["test"] > a1["test"] else "does not rise"
     gap1, gap3 = 100 * (a1["train"] - a1["val"]), 100 * (a3["train"] - a3["val"])
     return (f"Test accuracy {change} from {pc(a1['test'])} after {plural(c1, 'cycle')} to "
-            f"{pc(a3['test'])} after {c3} ({spread(one)} to {spread(three)} over seeds). The "
+            f"{pc(a3['test'])} after {c3} ({spread(one['accuracy_over_seeds'])} to "
+            f"{spread(three['accuracy_over_seeds'])} over seeds). The "
             f"gap between training and validation accuracy "
             f"{'widens' if gap3 > gap1 else 'does not widen'} from {gap1:.1f} to {gap3:.1f} "
             f"points" + (": the network starts to overfit its "

@@ -1,11 +1,6 @@
 """The report's prose beyond the assignment: the range test and the bonus, from their results."""
 
-from helpers.report import plural
-
-
-def spread(over: dict, part: str) -> str:
-    """ "52.10 ± 0.30 %" from an accuracy_over_seeds entry."""
-    return f"{100 * over[part]['mean']:.2f} ± {100 * over[part]['std']:.2f} %"
+from helpers.report import plural, spread
 
 
 def range_test(run: dict) -> str:

@@ -70,4 +70,4 @@ def final_after(run: dict, three: dict) -> str:
             f"training and validation accuracy {'shrinks' if gap < gap3 else 'goes'} from "
             f"{gap3:.1f} points (Exercise 4) to {gap:.1f}, and the test accuracy "
             f"{'rises' if a['test'] > a3['test'] else 'goes'} to {pc(a['test'])} "
-            f"({spread(run)} over {plural(seeds, 'seed')}).")
+            f"({spread(run['accuracy_over_seeds'])} over {plural(seeds, 'seed')}).")
