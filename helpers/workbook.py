@@ -53,7 +53,6 @@ class Section:
         p = self.parameters
         split = load_split(kind, path=p.get("data_dir") or None, seed=p.get("split_seed", 0),
                            limit=p.get("limit") or None)
-        self.limit = p.get("limit", 0)
         self.numbers.update(split=split.describe(), sizes={
             part: len(getattr(split, f"y_{part}")) for part in ("train", "val", "test")})
         print(split.describe())
@@ -93,7 +92,8 @@ class Section:
 
     def cached(self, fn, split, settings: Settings, *args, **kwargs):
         """fn(split, settings, *args, **kwargs) through the training cache (seconds recorded)."""
-        inputs = {"split": split.describe(), "data": [split.name, split.seed, self.limit],
+        limit = self.parameters.get("limit", 0)
+        inputs = {"split": split.describe(), "data": [split.name, split.seed, limit],
                   "settings": settings.to_dict(), "args": args,
                   "kwargs": {k: _describe(v) for k, v in kwargs.items()}}
         value, seconds = cache.cached(self.cache_dir, inputs, fn, split, settings, *args,
