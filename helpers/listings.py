@@ -62,11 +62,15 @@ def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
 
 def eta_range(chosen: dict) -> str:
     """The range the range test's rule chose, and the rule, in one listing."""
-    stop = chosen.get("stopped_at_eta")
+    stop, count = chosen.get("stopped_at_eta"), chosen.get("measurements")
+    few = count is not None and count < chosen["window"]
     return (f"eta_max = {chosen['eta_max']:.4g} (peak of the mean validation accuracy, moving "
             f"average over {chosen['window']} measurements)\n"
             f"eta_min = {chosen['eta_min']:.4g} (= {chosen['fraction']:g} eta_max)"
-            + (f"\ntraining diverged at eta = {stop:.3g}, where the test stopped" if stop else ""))
+            + (f"\ntraining diverged at eta = {stop:.3g}, where the test stopped"
+               + (f" after {count} measurements" if count else "") if stop else "")
+            + (f"\nonly {count} measurements, fewer than the window of {chosen['window']}: each "
+               "smoothed value is a mean over part of it" if few else ""))
 
 
 def range_comparison(rows: list) -> str:
@@ -76,3 +80,13 @@ def range_comparison(rows: list) -> str:
         f"{100 * o['val']['std']:.2f} %, test {100 * o['test']['mean']:.2f} ± "
         f"{100 * o['test']['std']:.2f} % ({len(o['test']['values'])} seeds)"
         for label, lo, hi, o in rows)
+
+
+def range_comparison_of(assignment: dict, range_test: dict) -> str:
+    """range_comparison of the best-lambda run (06's results) and its retraining with the
+    range the range test chose (07's results: "chosen", "retrained")."""
+    s, c = assignment["settings"], range_test["chosen"]
+    return range_comparison([
+        ("the assignment's", s["eta_min"], s["eta_max"], assignment["accuracy_over_seeds"]),
+        ("the range test's", c["eta_min"], c["eta_max"],
+         range_test["retrained"]["accuracy_over_seeds"])])

@@ -26,14 +26,18 @@ def range_test_schedule(total_steps: int, eta_start: float, eta_end: float,
 def smooth(values, window: int = 5) -> np.ndarray:
     """Centred moving average of odd width `window`; near the ends, the mean of what there is.
 
-    Output float64, values' shape (1-D). A single spike of height h moves it by h / window.
+    Output float64, values' shape (1-D), also when there are fewer values than `window` (then
+    every value is a mean over part of the window). A spike of height h moves it by h / window.
     """
     if window < 1 or window % 2 == 0:
         raise ValueError(f"window must be a positive odd int, got {window!r}")
     values = np.asarray(values, dtype=np.float64)
-    ones = np.ones(window)
-    sums = np.convolve(values, ones, mode="same")
-    counts = np.convolve(np.ones_like(values), ones, mode="same")
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"smooth needs a 1-D array of at least one value, got shape "
+                         f"{values.shape}")
+    ones, centre = np.ones(window), slice(window // 2, window // 2 + len(values))
+    sums = np.convolve(values, ones, mode="full")[centre]  # "same" would give max(n, window)
+    counts = np.convolve(np.ones_like(values), ones, mode="full")[centre]
     return sums / counts
 
 

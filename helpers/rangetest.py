@@ -34,6 +34,11 @@ def curve(history: dict, metric: str = "val_accuracy") -> tuple:
 def choose(history: dict, window: int, fraction: float) -> dict:
     """The range the rule reads off the seeds' mean validation accuracy (helpers.lrrange)."""
     at, accuracy = curve(history)
+    stopped = float(at[-1]) if "stopped_at" in history else None
+    if len(at) < 2:
+        raise ValueError(f"the range test has {len(at)} measurement(s) at distinct etas"
+                         + (f" (training diverged at eta = {stopped:.3g})" if stopped else "")
+                         + ": too few to read a range from; lower eta_end, or measure more often")
     eta_min, eta_max = eta_range(at, accuracy.mean(axis=0), window, fraction)
     return {"eta_min": eta_min, "eta_max": eta_max, "window": window, "fraction": fraction,
-            "stopped_at_eta": float(at[-1]) if "stopped_at" in history else None}
+            "stopped_at_eta": stopped, "measurements": len(at)}

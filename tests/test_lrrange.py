@@ -73,3 +73,41 @@ def test_bad_inputs():
     for etas, scores in [([0.1], [0.5]), ([0.1, 0.2], [0.5]), ([0.2, 0.1], [0.5, 0.6])]:
         with pytest.raises(ValueError):
             eta_range(etas, scores)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_smooth_with_fewer_values_than_its_window(n):
+    values = np.arange(1.0, n + 1) ** 2
+    got = smooth(values, 5)
+    expected = [values[max(0, i - 2) : i + 3].mean() for i in range(n)]
+    assert got.shape == (n,)
+    np.testing.assert_allclose(got, expected)
+
+
+def test_an_early_stop_reads_the_range_off_what_was_measured():
+    etas, scores = np.array([0.01, 0.02, 0.03]), np.array([0.3, 0.5, 0.2])
+    eta_min, eta_max = eta_range(etas, scores, window=3)  # smoothed: 0.4, 0.333, 0.35
+    assert eta_max == 0.01 and eta_min == 0.25 * 0.01
+    eta_max = eta_range(etas, scores, window=5)[1]  # every value the mean of all three: a tie
+    assert eta_max == 0.01 and len(smooth(scores, 5)) == 3  # not 5 values, not an IndexError
+
+
+def history(steps, accuracies, etas, stopped=None):
+    """A range-test history as train() writes it: one network, validation only."""
+    h = {"curves": {"step": steps, "network": [0] * len(steps), "val_accuracy": accuracies},
+         "eta": {"step": list(range(len(etas))), "eta": etas}}
+    return h if stopped is None else {**h, "stopped_at": stopped}
+
+
+def test_the_range_test_says_when_it_stopped_early_and_with_how_few_measurements():
+    from helpers import listings, rangetest
+
+    etas = list(np.linspace(0.01, 0.1, 10))
+    chosen = rangetest.choose(history([0, 4, 6], [0.2, 0.4, 0.1], etas, stopped=6), 5, 0.25)
+    assert chosen["measurements"] == 3 and chosen["stopped_at_eta"] == etas[6]
+    assert chosen["eta_max"] == etas[0]  # window 5 over 3 values: all the same mean, a tie
+    text = listings.eta_range(chosen)
+    assert "diverged at eta = 0.07, where the test stopped after 3 measurements" in text
+    assert "only 3 measurements, fewer than the window of 5" in text
+    with pytest.raises(ValueError, match="1 measurement.*diverged.*too few"):
+        rangetest.choose(history([0], [0.2], etas[:1], stopped=0), 5, 0.25)
