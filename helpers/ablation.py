@@ -17,11 +17,11 @@ class Ablation:
         self.rows = [{"row": f"the assignment's network (m = {s['m']}, lambda = "
                       f"{base['lambda']:.3g}, {s['cycles']} cycles)", "val": over["val"],
                       "test": over["test"], "members": 1, "kept": True}]
-        self.best_val, self.searches = over["val"]["mean"], {}
-        self.best_trained = -1.0  # the best trained row so far feeds the ensemble and figure
+        self.best_val, self.searches, self.range_history = over["val"]["mean"], {}, None
+        self._kept = None  # (params, history, snapshots) of self.config, once trained
 
     def _train(self, config: dict, lambdas, dropout, seeds) -> tuple:
-        settings = self.run.settings(self.split, **{k: config[k] for k in (
+        settings = self.run.settings_for(self.split, **{k: config[k] for k in (
             "m", "cycles", "eta_min", "eta_max", "batch_size", "seed")})
         return self.run.cached(bonus.train_snapshots, self.split, settings, lambdas,
                                seeds=seeds, dropout=dropout, max_shift=config["max_shift"],
@@ -43,24 +43,37 @@ class Ablation:
     def step(self, label: str, **change) -> dict:
         """Train n_seeds networks with the change; keep it if validation accuracy rises."""
         config = {**self.config, **change}
-        seeds = list(range(config["seed"], config["seed"] + self.n_seeds))
-        params, self.history, snapshots = self._train(
-            config, [config["lam"]] * self.n_seeds, config["dropout"], seeds)
-        row = {**bonus.row(label, params, self.split), "change": change}
+        trained = self._seeds(config)
+        row = {**bonus.row(label, trained[0], self.split), "change": change}
         row["kept"] = row["val"]["mean"] > self.best_val
         if row["kept"]:
-            self.config, self.best_val = config, row["val"]["mean"]
-        if row["val"]["mean"] > self.best_trained:
-            self.params, self.snapshots, self.kept_history = params, snapshots, self.history
-            self.best_trained = row["val"]["mean"]
+            self.config, self.best_val, self._kept = config, row["val"]["mean"], trained
         self.rows.append(row)
         return row
+
+    def _seeds(self, config: dict) -> tuple:
+        """(params, history, snapshots) of n_seeds networks of `config` side by side."""
+        seeds = list(range(config["seed"], config["seed"] + self.n_seeds))
+        return self._train(config, [config["lam"]] * self.n_seeds, config["dropout"], seeds)
+
+    def kept(self) -> tuple:
+        """(params, history, snapshots) of the configuration kept so far: the training of its
+        row, or (when no change was kept) the starting configuration trained here."""
+        if self._kept is None:
+            self._kept = self._seeds(self.config)
+        return self._kept
+
+    @property
+    def kept_history(self) -> dict:
+        """The training curves of the configuration kept so far (Figure 9)."""
+        return self.kept()[1]
 
     def range_test(self, epochs: int, eta_start: float, eta_end: float, records: int,
                    window: int, fraction: float) -> dict:
         """Smith's range test for the configuration so far (n_seeds side by side)."""
         c, n = self.config, self.n_seeds
-        settings = self.run.settings(self.split, **{k: c[k] for k in ("m", "batch_size", "seed")})
+        settings = self.run.settings_for(self.split,
+                                         **{k: c[k] for k in ("m", "batch_size", "seed")})
         rise = rangetest.etas(len(self.split.y_train), c["batch_size"], epochs, eta_start,
                               eta_end)
         _, history = self.run.cached(
@@ -72,10 +85,10 @@ class Ablation:
         return rangetest.choose(history, window, fraction)
 
     def ensemble(self, label: str, last_cycles: int) -> dict:
-        """The best trained configuration's networks at its last `last_cycles` cycle ends."""
-        ends = sorted(self.snapshots, key=int)[-last_cycles:]
-        row = bonus.row(label, self.params, self.split,
-                        members=[self.snapshots[t] for t in ends])
+        """The kept configuration's networks at its last `last_cycles` cycle ends."""
+        params, _, snapshots = self.kept()
+        ends = sorted(snapshots, key=int)[-last_cycles:]
+        row = bonus.row(label, params, self.split, members=[snapshots[t] for t in ends])
         row["kept"] = row["val"]["mean"] > self.best_val
         self.rows.append(row)
         return row
