@@ -6,12 +6,12 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from helpers.engine import DivergenceError, Run, fold, minibatches, sgd_step, to_engine, to_numpy
+from helpers.engine import DivergenceError, Run, fold, minibatches, to_engine, to_numpy
 from helpers.network import init_params, xp
 from helpers.schedule import learning_rates
 from helpers.settings import Settings, check_lambdas
 
-__all__ = ["DivergenceError", "sgd_step", "train", "learning_rates", "minibatches"]
+__all__ = ["DivergenceError", "train"]  # the step is helpers.engine.sgd_step
 
 
 def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,

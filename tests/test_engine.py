@@ -4,7 +4,7 @@ and training with dropout draws masks, evaluates without them, and refuses what 
 import numpy as np
 import pytest
 
-from helpers import dropout, training
+from helpers import dropout, engine, training
 from helpers.network import K, init_params
 from helpers.settings import Settings
 from tests.test_training import synthetic_split
@@ -35,7 +35,7 @@ def test_the_dropout_step_is_the_explicit_step():
     params, X, y, U = start()
     want = explicit(params, X, y, U, 0.1)
     got = {k: v.copy() for k, v in params.items()}
-    training.sgd_step(got, X, y, LAMBDAS.reshape(-1, 1, 1), 0.1, U=U)
+    engine.sgd_step(got, X, y, LAMBDAS.reshape(-1, 1, 1), 0.1, U=U)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-14)
 
@@ -44,8 +44,8 @@ def test_a_mask_of_ones_is_the_plain_step():
     params, X, y, _ = start()
     plain, masked = ({k: v.copy() for k, v in params.items()} for _ in range(2))
     lam = LAMBDAS.reshape(-1, 1, 1)
-    training.sgd_step(plain, X, y, lam, 0.1)
-    training.sgd_step(masked, X, y, lam, 0.1, U=np.ones((N, M, BATCH)))
+    engine.sgd_step(plain, X, y, lam, 0.1)
+    engine.sgd_step(masked, X, y, lam, 0.1, U=np.ones((N, M, BATCH)))
     for k in plain:
         np.testing.assert_allclose(masked[k], plain[k], rtol=1e-13, atol=1e-15)
 
@@ -62,7 +62,7 @@ def test_a_wrong_dropout_step_is_caught(wrong):
         want = {k: v - 0.1 * (grads[k] + (2 * lam * v if k[0] == "W" else 0))
                 for k, v in params.items()}
     got = {k: v.copy() for k, v in params.items()}
-    training.sgd_step(got, X, y, LAMBDAS.reshape(-1, 1, 1), 0.1, U=U)
+    engine.sgd_step(got, X, y, LAMBDAS.reshape(-1, 1, 1), 0.1, U=U)
     assert not np.allclose(got["W1"][1:], want["W1"][1:], rtol=1e-8)
 
 

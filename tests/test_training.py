@@ -107,7 +107,7 @@ def test_bad_arguments_are_refused_before_training(kwargs, message, monkeypatch)
     def no_training(*args, **kw):
         raise AssertionError("training started")
 
-    monkeypatch.setattr("helpers.training.sgd_step", no_training)
+    monkeypatch.setattr("helpers.engine.sgd_step", no_training)  # where Run.step looks it up
     kwargs = {"settings": SMALL, **kwargs}
     with pytest.raises(ValueError, match=message):
         train(synthetic_split(), progress=False, **kwargs)

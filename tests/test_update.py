@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import training
+from helpers import engine as engines
 from helpers.network import K, gradients, init_params
 
 D, M, BATCH = 20, 6, 8
@@ -44,7 +44,7 @@ def fused(params: dict, X, y, steps: int, dtype, engine: str, scaled: bool,
           step=None) -> dict:
     """`steps` calls of `step` (default sgd_step) as train makes them, in `dtype` on
     `engine`; float64 numpy parameters back, with the W1 scale multiplied into W1."""
-    step = step or training.sgd_step
+    step = step or engines.sgd_step
     move = (lambda a: a.astype(dtype)) if engine == "numpy" else (
         lambda a: torch.from_numpy(a.astype(dtype)))
     p = {k: move(v) for k, v in params.items()}
@@ -100,12 +100,12 @@ MUTATIONS = {
 
 def mutated(mutation=None):
     """A copy of sgd_step compiled from its source, with one line changed (none: as is)."""
-    source = inspect.getsource(training.sgd_step)
+    source = inspect.getsource(engines.sgd_step)
     if mutation is not None:
         right, wrong = MUTATIONS[mutation]
         assert source.count(right) == 1, f"sgd_step no longer has {right!r}: update MUTATIONS"
         source = source.replace(right, wrong)
-    namespace = dict(vars(sys.modules[training.sgd_step.__module__]))  # its imports
+    namespace = dict(vars(sys.modules[engines.sgd_step.__module__]))  # its imports
     exec(compile(source, f"<sgd_step, {mutation or 'unchanged'}>", "exec"), namespace)
     return namespace["sgd_step"]
 
