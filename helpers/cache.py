@@ -1,10 +1,16 @@
 """The training cache: results keyed by their inputs and the engine code, stored as npz."""
 
 import ast
+import dataclasses
+import functools
 import hashlib
+import inspect
 import io
 import json
+import re
+import sys
 import time
+import types
 import warnings
 import zipfile
 from pathlib import Path
@@ -46,6 +52,137 @@ def engine_modules(fn, args=(), kwargs=None) -> list:
         if name.startswith("helpers."):
             modules |= imports(name.split(".")[1])
     return sorted(modules)
+
+
+class Uncacheable(ValueError):
+    """A value whose behaviour the cache key cannot capture: a run that takes it is not cached."""
+
+
+DEFAULT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$")  # object.__repr__: says nothing of state
+SIMPLE = (type(None), bool, int, float, str)
+
+
+def describe(value, _seen: frozenset = frozenset()):
+    """A JSON tree that changes whenever `value`'s behaviour can, for a cache key.
+
+    - None, bools, numbers, strings: themselves; lists, tuples, dicts: item by item;
+      dataclasses and namespaces: field by field;
+    - numpy arrays: dtype, shape and a sha256 of their bytes; a numpy Generator: its state;
+    - a function or class of helpers: its name and the source of every helpers module it
+      imports;
+    - any other Python function (a notebook's hook, a lambda): its compiled code (bytecode,
+      constants, names), its defaults, its closure's values and every global it reads, each
+      described in turn; functools.partial: its function and arguments; a bound method: its
+      object and function; an instance of a class defined outside any installed package: its
+      class's functions and its attributes;
+    - modules, and functions of installed packages (numpy, torch, the standard library):
+      their name and the package's version;
+    - anything else: its repr, unless that is the default `<... at 0x...>`, which says nothing
+      of its state: then Uncacheable, naming it.
+    """
+    if isinstance(value, SIMPLE):
+        return value
+    if isinstance(value, list | tuple):
+        return [describe(v, _seen) for v in value]
+    if isinstance(value, dict):
+        return {str(k): describe(v, _seen) for k, v in value.items()}
+    if isinstance(value, np.ndarray | np.generic):
+        array = np.ascontiguousarray(value)
+        return {"array": hashlib.sha256(array.tobytes()).hexdigest(), "dtype": str(array.dtype),
+                "shape": list(array.shape)}
+    if isinstance(value, np.random.Generator):
+        return {"generator": value.bit_generator.state}
+    if id(value) in _seen:  # a function that reads itself (recursion), or a cycle
+        return {"seen": getattr(value, "__qualname__", type(value).__qualname__)}
+    seen = _seen | {id(value)}
+    if isinstance(value, types.ModuleType):
+        return {"module": value.__name__, "version": _version(value.__name__)}
+    if isinstance(value, functools.partial):
+        return {"partial": describe(value.func, seen), "args": describe(value.args, seen),
+                "keywords": describe(value.keywords, seen)}
+    if isinstance(value, types.MethodType):
+        return {"method": describe(value.__func__, seen), "of": describe(value.__self__, seen)}
+    module = getattr(value, "__module__", None) if callable(value) else type(value).__module__
+    if module and module.split(".")[0] == "helpers":
+        return _helpers(value, module, seen)
+    if not _users(module or ""):
+        if callable(value) and hasattr(value, "__qualname__"):
+            return {"function": f"{module}.{value.__qualname__}", "version": _version(module)}
+        return _by_repr(value)
+    if isinstance(value, types.FunctionType):
+        return _function(value, seen)
+    if isinstance(value, type):
+        return {"class": value.__qualname__, "functions": {
+            k: describe(v, seen) for k, v in vars(value).items() if inspect.isfunction(v)}}
+    if dataclasses.is_dataclass(value) or isinstance(value, types.SimpleNamespace) or \
+            hasattr(value, "__dict__"):
+        return {"object": describe(type(value), seen), "state": describe(vars(value), seen)}
+    return _by_repr(value)
+
+
+def _helpers(value, module: str, seen) -> dict:
+    """A helpers object: functions and classes by name (their modules' source goes in);
+    instances (Settings, Split) by their fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"object": f"{module}.{type(value).__qualname__}", "state": {
+            f.name: describe(getattr(value, f.name), seen) for f in dataclasses.fields(value)}}
+    source = hashlib.sha256()
+    for name in sorted(imports(module.split(".")[1])):
+        source.update(name.encode() + (HELPERS / f"{name}.py").read_bytes())
+    return {"helpers": f"{module}.{getattr(value, '__qualname__', type(value).__qualname__)}",
+            "source": source.hexdigest()}
+
+
+def _function(fn, seen) -> dict:
+    """A function defined in a notebook or a user's module: what it computes, what it reads."""
+    code = fn.__code__
+    names = _global_names(code)
+    reads = {n: describe(fn.__globals__[n], seen) for n in sorted(names) if n in fn.__globals__}
+    closure = [describe(cell.cell_contents, seen) for cell in fn.__closure__ or ()]
+    return {"code": _code(code), "defaults": describe(fn.__defaults__ or (), seen),
+            "kwdefaults": describe(fn.__kwdefaults__ or {}, seen), "closure": closure,
+            "globals": reads}
+
+
+def _code(code) -> dict:
+    """Bytecode, constants (nested functions' code in turn) and names of a code object."""
+    consts = [_code(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return {"bytecode": hashlib.sha256(code.co_code).hexdigest(), "consts": consts,
+            "names": list(code.co_names)}
+
+
+def _global_names(code) -> set:
+    """The names a code object and the code nested in it may read as globals."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _users(module: str) -> bool:
+    """True for code a person may be editing: a notebook (__main__) or a module outside the
+    interpreter's own folders (not the standard library, not an installed package)."""
+    if module == "__main__":
+        return True
+    where = getattr(sys.modules.get(module), "__file__", None)
+    if where is None:  # builtins, or a module that is not loaded
+        return False
+    return not any(Path(where).resolve().is_relative_to(Path(prefix).resolve())
+                   for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+
+
+def _by_repr(value):
+    text = repr(value)
+    if DEFAULT_REPR.match(text):
+        raise Uncacheable(f"{text} ({type(value).__qualname__}): its repr does not show its "
+                          "state")
+    return {"repr": text, "type": f"{type(value).__module__}.{type(value).__qualname__}"}
+
+
+def _version(module: str) -> str:
+    top = sys.modules.get((module or "").split(".")[0])
+    return str(getattr(top, "__version__", sys.version.split()[0]))
 
 
 def key(inputs: dict, fn, args=(), kwargs=None) -> str:

@@ -79,3 +79,110 @@ def test_cache_key_follows_the_engine_source(tmp_path, monkeypatch):
     assert cache.key({"lam": 0.02}, fn) != key
     (tmp_path / "engine.py").write_text("x = 2\n")  # imported by training: not hand-listed
     assert cache.key({"lam": 0.01}, fn) != key
+
+
+CELL = """
+import numpy as np
+scale = {scale}
+def hook(X, y, t):
+    return X * scale{extra}, y
+"""
+
+
+def notebook_hook(scale=2.0, extra="", namespace=None):
+    """`hook` as a notebook cell defines it: module __main__, reading the global `scale`."""
+    namespace = {"__name__": "__main__"} if namespace is None else namespace
+    exec(compile(CELL.format(scale=scale, extra=extra), "<cell>", "exec"), namespace)
+    return namespace["hook"], namespace
+
+
+def test_a_notebook_hook_enters_the_key_by_its_code_and_the_globals_it_reads():
+    hook, _ = notebook_hook()
+    same, _ = notebook_hook()
+    assert cache.describe(hook) == cache.describe(same)
+    assert cache.describe(notebook_hook(extra=" + 1")[0]) != cache.describe(hook)  # edited
+    assert cache.describe(notebook_hook(scale=3.0)[0]) != cache.describe(hook)  # its global
+    hook, namespace = notebook_hook()
+    before = cache.describe(hook)
+    namespace["scale"] = 5.0  # a later cell changes the global it reads
+    assert cache.describe(hook) != before
+    lam = lambda X, y, t: (X + 1, y)  # noqa: E731
+    other = lambda X, y, t: (X + 2, y)  # noqa: E731
+    assert cache.describe(lam) != cache.describe(other)
+    closure = (lambda k: lambda X, y, t: (X * k, y))  # noqa: E731
+    assert cache.describe(closure(1)) != cache.describe(closure(2))
+
+
+def test_an_edited_hook_or_global_is_computed_again(tmp_path):
+    calls = []
+
+    def train(on_batch=None):
+        calls.append(1)
+        return {"x": on_batch(np.ones(2), None, 0)[0]}
+
+    def run(hook):
+        inputs = {"kwargs": cache.describe({"on_batch": hook})}
+        return cache.cached(tmp_path, inputs, train, on_batch=hook)[0]["x"]
+
+    hook, namespace = notebook_hook()
+    np.testing.assert_array_equal(run(hook), [2, 2])
+    np.testing.assert_array_equal(run(notebook_hook()[0]), [2, 2])
+    assert len(calls) == 1  # the same hook, defined again: a hit
+    np.testing.assert_array_equal(run(notebook_hook(extra=" + 1")[0]), [3, 3])
+    namespace["scale"] = 10.0
+    np.testing.assert_array_equal(run(hook), [10, 10])
+    assert len(calls) == 3
+
+
+def test_values_whose_repr_hides_their_state_cannot_enter_a_key():
+    class Hook:  # defined here, in a module of the repository: described by its code and state
+        def __init__(self, k):
+            self.k = k
+
+        def __call__(self, X, y, t):
+            return X * self.k, y
+
+    assert cache.describe(Hook(1)) != cache.describe(Hook(2))
+    with pytest.raises(cache.Uncacheable, match="repr does not show its state"):
+        cache.describe(object())
+    rng = np.random.default_rng(0)
+    before = cache.describe(rng)
+    rng.random()
+    assert cache.describe(rng) != before  # a generator by its state
+    a = np.arange(6.0)
+    assert cache.describe(a) != cache.describe(a + 1e-9)
+    assert cache.describe(np.flip)["function"] == "numpy.flip"
+
+
+def test_a_helpers_function_enters_by_name_and_its_modules_source(tmp_path, monkeypatch):
+    from helpers import augment
+
+    (tmp_path / "augment.py").write_text("from helpers.engine import x\n")
+    (tmp_path / "engine.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache, "HELPERS", tmp_path)
+    before = cache.describe(augment.flip_shift)
+    assert before["helpers"] == "helpers.augment.flip_shift"
+    assert cache.describe(augment.flip_shift) == before
+    (tmp_path / "engine.py").write_text("x = 2\n")  # a module it imports
+    assert cache.describe(augment.flip_shift) != before
+
+
+def test_a_section_does_not_cache_what_it_cannot_key(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from helpers import workbook
+    from helpers.settings import Settings
+
+    monkeypatch.setenv(workbook.NAME, "02-clr-one-cycle")
+    run = workbook.Section("02-clr-one-cycle", {"build_dir": str(tmp_path)}, official=False)
+    split = SimpleNamespace(describe=lambda: "toy", name="toy", seed=0)
+    calls = []
+    train = lambda split, settings, hook=None, progress=True: calls.append(1) or {"a": 1}  # noqa: E731
+    hook, namespace = notebook_hook()
+    for _ in range(2):
+        run.cached(train, split, Settings(), hook=hook)
+    assert len(calls) == 1
+    namespace["scale"] = object()  # a global the key cannot capture
+    for _ in range(2):
+        run.cached(train, split, Settings(), hook=hook)
+    assert len(calls) == 3 and "not cached" in capsys.readouterr().out
