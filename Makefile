@@ -38,8 +38,10 @@ clean: ## remove build outputs (keeps .venv, data/ and figures/README.md)
 .PHONY: lab
 LAB_HOST ?= 127.0.0.1
 LAB_PORT ?= 8888
+# make's own variables are unset: every notebook then learns its name from JupyterLab.
 lab: $(STAMP) ## JupyterLab on notebooks/ at http://LAB_HOST:LAB_PORT (127.0.0.1:8888; no browser opened)
-	$(VENV)/bin/jupyter lab --no-browser --ip $(LAB_HOST) --port $(LAB_PORT) \
+	env -u WORKBOOK_NOTEBOOK -u WORKBOOK_MAKE $(VENV)/bin/jupyter lab --no-browser \
+	  --ip $(LAB_HOST) --port $(LAB_PORT) \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 .PHONY: readme
@@ -102,7 +104,10 @@ check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it 
 # papermill, with the notebook's name in WORKBOOK_NOTEBOOK and WORKBOOK_MAKE=1 (so its
 # results go where the report reads them; a hand run writes to build/hand/), into
 # a temporary name; only a successful run is renamed to the target (a failed one is kept as
-# NAME.failed.ipynb to read the error).
+# NAME.failed.ipynb to read the error). Two harmless kernel lines are dropped from its log:
+# ipykernel's "running over TCP without encryption" warning, and "KeyboardInterrupt caught in
+# kernel", logged when jupyter_client's shutdown_kernel sends its SIGINT (it interrupts the
+# kernel before every shutdown request) while the finished kernel is still in a handler.
 $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STAMP) check-data
 	@mkdir -p $(EXECUTED)
 	@$(PY) -m helpers.params $(PROFILE) $* -o $(EXECUTED)/$*.yaml
@@ -110,7 +115,8 @@ $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STA
 	@echo "running $* ($(PROFILE))"
 	@$(ONE_THREAD); export WORKBOOK_NOTEBOOK=$* WORKBOOK_MAKE=1; if $(PAPERMILL) -k python3 --log-level WARNING --no-progress-bar \
 	    -f $(EXECUTED)/$*.yaml notebooks/$*.ipynb $(EXECUTED)/$*.running.ipynb \
-	    2> >(grep -v -e "over TCP without encryption" -e "^$$" >&2); then \
+	    2> >(grep -v -e "over TCP without encryption" -e "KeyboardInterrupt caught in kernel" \
+	          -e "^$$" >&2); then \
 	  mv -f $(EXECUTED)/$*.running.ipynb $@; \
 	else \
 	  mv -f $(EXECUTED)/$*.running.ipynb $(EXECUTED)/$*.failed.ipynb 2>/dev/null; \

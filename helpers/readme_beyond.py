@@ -19,11 +19,7 @@ def text(build: Path) -> str:
     if missing:
         raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: run make report")
     rng, final, extra = (json.loads(p.read_text()) for p in paths)
-    c = rng["chosen"]
-    comparison = listings.range_comparison([
-        ("the assignment's", final["settings"]["eta_min"], final["settings"]["eta_max"],
-         final["accuracy_over_seeds"]),
-        ("the range test's", c["eta_min"], c["eta_max"], rng["accuracy_over_seeds"])])
+    c, comparison = rng["chosen"], listings.range_comparison_of(final, rng)
     return "\n".join([
         f"Range test (`{PROFILE}` profile, m = {rng['parameters']['m']}): eta_max = "
         f"{c['eta_max']:.3g}, eta_min = {c['eta_min']:.3g}; on the best-lambda run:", "",

@@ -4,12 +4,12 @@ from helpers.report import plural, spread
 
 
 def range_test(run: dict) -> str:
-    p, c = run["parameters"], run["chosen"]
+    p, c, seeds = run["parameters"], run["chosen"], len(run["range_test"]["seeds"])
     stop = (f"Training diverged at $\\eta$ = {c['stopped_at_eta']:.3g}, which ended the test. "
             if c["stopped_at_eta"] else "")
     return (f"The network of the assignment ({p['m']} hidden units, $\\lambda$ = "
             f"{run['lambda']:.3g} from the fine search) was trained with "
-            f"{plural(len(run['seeds']), 'seed')} side by side while $\\eta$ rose linearly from "
+            f"{plural(seeds, 'seed')} side by side while $\\eta$ rose linearly from "
             f"{p['eta_start']:g} to {p['eta_end']:g} over {plural(p['epochs'], 'epoch')} of the "
             f"search split, validation accuracy measured {p['records']} times. {stop}The rule "
             f"takes $\\eta_{{max}}$ where the seeds' mean validation accuracy, smoothed over "
@@ -20,7 +20,7 @@ def range_test(run: dict) -> str:
 def range_test_after(run: dict, final: dict) -> str:
     """Which range did better on validation; the test accuracy reported beside it."""
     c, s = run["chosen"], final["settings"]
-    new, old = run["accuracy_over_seeds"], final["accuracy_over_seeds"]
+    new, old = run["retrained"]["accuracy_over_seeds"], final["accuracy_over_seeds"]
     better = new["val"]["mean"] > old["val"]["mean"]
     return (f"Retrained with $\\eta$ from {c['eta_min']:.3g} to {c['eta_max']:.3g} instead of "
             f"{s['eta_min']:g} to {s['eta_max']:g} (same $\\lambda$, seeds, cycles and steps), "

@@ -1,6 +1,10 @@
 """The notebooks: committed clean, parameters documented, and all of them run (quick profile)."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -91,13 +95,25 @@ def test_gradient_check_results(quick_run):
 @pytest.mark.parametrize("name", TRAINING)
 def test_training_results_and_figures(quick_run, name):
     r = result(quick_run, name)
-    assert set(r["accuracy"]) == {"train", "val", "test"}
-    assert all(0 <= v <= 1 for v in r["accuracy"].values())
-    assert r["steps"] == r["settings"]["n_s"] * 2 * r["settings"]["cycles"]
     assert r["profile"] == "quick" and r["seconds"] >= 0 and r["git_commit"]
+    run = r.get("retrained", r)  # 07 records its two runs apart
+    assert set(run["accuracy"]) == {"train", "val", "test"}
+    assert all(0 <= v <= 1 for v in run["accuracy"].values())
+    assert run["steps"] == run["settings"]["n_s"] * 2 * run["settings"]["cycles"]
     for stem in r["figures"]:
         for suffix in (".png", ".pdf"):
             assert (quick_run / "figures" / "quick" / f"{stem}{suffix}").is_file()
+
+
+@pytest.mark.data
+def test_the_range_test_keeps_its_own_split_and_settings_apart_from_the_retraining(quick_run):
+    r = result(quick_run, "07-lr-range-test")
+    test, retrained = r["range_test"], r["retrained"]
+    assert test["split"] != retrained["split"]  # the search split, then the final one
+    assert len(test["history"]["eta"]["eta"]) != retrained["steps"]
+    assert retrained["settings"]["eta_max"] == r["chosen"]["eta_max"]
+    assert test["history"]["eta"]["eta"][0] == r["parameters"]["eta_start"]
+    assert "settings" not in r and "accuracy" not in test
 
 
 @pytest.mark.data
@@ -164,4 +180,73 @@ def test_a_hand_run_never_changes_what_the_report_reads(quick_run, cifar_dir):
     hand = json.loads((quick_run / "build" / "hand" / "quick" / "results" / f"{name}.json")
                       .read_text())
     assert hand["lambda"] == 0.5 and hand["parameters"]["lam"] == 0.5
-    assert (quick_run / "figures" / "hand" / "quick" / "fig1-curves-one-cycle.png").is_file()
+    assert (quick_run / "figures" / "hand" / "quick" / name / "fig1-curves-one-cycle.png").is_file()
+
+
+def without_make_variables() -> dict:
+    """This process's environment without the variables make sets for its own runs."""
+    return {k: v for k, v in os.environ.items() if k not in (workbook.NAME, workbook.MAKE)}
+
+
+def edited_copy(name, path, values):
+    """notebooks/<name>.ipynb copied to `path` with its parameters cell's values replaced by
+    `values`, as a person edits a copy before running it (section and types kept)."""
+    nb = json.loads((params.NOTEBOOKS / f"{name}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    lines = []
+    for line in "".join(cell["source"]).splitlines():
+        key = line.split(":")[0]
+        if key in values:
+            declared, comment = line.split(" = ")[0], line.split("  # ")[1]
+            line = f"{declared} = {values[key]!r}  # {comment}"
+        lines.append(line)
+    cell["source"] = "\n".join(lines)
+    path.write_text(json.dumps(nb))
+    return path
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["06-best-lambda", "07-lr-range-test", "08-bonus"])
+def test_a_duplicated_notebook_runs_under_papermill_and_saves_under_its_own_name(
+        quick_run, cifar_dir, name):
+    official = quick_run / "build" / "quick" / "results"
+    before = {p.name: p.read_bytes() for p in official.iterdir()}
+    copy = quick_run / f"{name}-Copy1.ipynb"  # JupyterLab's Duplicate
+    copy.write_bytes((params.NOTEBOOKS / f"{name}.ipynb").read_bytes())
+    values = {**params.parameters_for("quick", name), "build_dir": str(quick_run / "build"),
+              "figures_dir": str(quick_run / "figures"), "data_dir": str(cifar_dir)}
+    yaml_file = quick_run / f"{name}-Copy1.yaml"
+    yaml_file.write_text(json.dumps(values))  # JSON is YAML
+    papermill = Path(sys.executable).parent / "papermill"
+    subprocess.run([str(papermill), "-k", "python3", "--no-progress-bar", str(copy),
+                    str(quick_run / f"{name}-Copy1.out.ipynb"), "-f", str(yaml_file)],
+                   env=without_make_variables(), cwd=quick_run, check=True,
+                   capture_output=True, timeout=600)
+    hand = json.loads((quick_run / "build" / "hand" / "quick" / "results" /
+                       f"{name}-Copy1.json").read_text())
+    assert hand["notebook"] == f"{name}-Copy1"
+    entry = sections.by_name(name, REGISTRY)
+    for figure in entry["figures"]:
+        assert (quick_run / "figures" / "hand" / "quick" / f"{name}-Copy1" /
+                f"{figure}.png").is_file()
+    assert {p.name: p.read_bytes() for p in official.iterdir()} == before
+
+
+@pytest.mark.data
+def test_nbconvert_runs_a_renamed_copy_with_no_variable_set(quick_run, cifar_dir):
+    name = "02-clr-one-cycle"
+    official = quick_run / "build" / "quick" / "results"
+    before = {p.name: p.read_bytes() for p in official.iterdir()}
+    values = {**params.parameters_for("quick", name), "build_dir": str(quick_run / "build"),
+              "figures_dir": str(quick_run / "figures"), "data_dir": str(cifar_dir)}
+    copy = edited_copy(name, quick_run / "my lam experiment.ipynb", {**values, "lam": 0.02})
+    jupyter = Path(sys.executable).parent / "jupyter"
+    subprocess.run([str(jupyter), "nbconvert", "--to", "notebook", "--execute", copy.name,
+                    "--output", "my-lam-experiment.out.ipynb"], env=without_make_variables(),
+                   cwd=quick_run, check=True, capture_output=True, timeout=600)
+    hand = json.loads((quick_run / "build" / "hand" / "quick" / "results" /
+                       "my lam experiment.json").read_text())
+    assert hand["lambda"] == 0.02 and hand["parameters"]["section"] == name
+    assert (quick_run / "figures" / "hand" / "quick" / "my lam experiment" /
+            "fig1-curves-one-cycle.png").is_file()
+    assert {p.name: p.read_bytes() for p in official.iterdir()} == before

@@ -152,7 +152,7 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
         notebook["final"]: {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
                            "accuracy_over_seeds": over},
         notebook["range"]: {"chosen": {"eta_min": 0.02, "eta_max": 0.08},
-                             "parameters": {"m": 50}, "accuracy_over_seeds": over},
+                             "parameters": {"m": 50}, "retrained": {"accuracy_over_seeds": over}},
         notebook["bonus"]: {"rows": [row], "single": row, "ensemble": None, "configuration": {
             "m": 1000, "lam": 1e-3, "dropout": 0.0, "max_shift": 0, "p_flip": 0.0,
             "cycles": 6, "eta_min": 0.02, "eta_max": 0.08}}}

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import params, session, workbook
+from helpers import params, workbook
 
 NAME = "02-clr-one-cycle"
 
@@ -27,22 +27,84 @@ def hand(monkeypatch):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
 
 
-def test_jupyter_names_the_notebook_of_a_hand_run(hand, tmp_path):
-    path = params.NOTEBOOKS / f"{NAME}.ipynb"
-    assert session.which_notebook({"__session__": str(path)}) == (NAME, path)
-    copy = tmp_path / "my-copy.ipynb"
-    assert session.which_notebook({"__session__": str(copy)})[0] == "my-copy"
-    with pytest.raises(ValueError, match="cannot tell which notebook"):
-        session.which_notebook({})
-
-
 def test_a_hand_run_writes_beside_not_into_the_reports_results(hand, tmp_path):
     run = workbook.start({**defaults(), "build_dir": str(tmp_path), "figures_dir": str(tmp_path),
                           "__session__": str(params.NOTEBOOKS / f"{NAME}.ipynb")})
     assert not run.official and run.progress
     assert run.results_dir == tmp_path / "hand" / "assignment" / "results"
-    assert run.figures == tmp_path / "hand" / "assignment"
+    assert run.figures == tmp_path / "hand" / "assignment" / NAME  # each notebook its folder
     assert run.cache_dir == tmp_path / "assignment" / "cache"  # keyed by inputs: safe to share
+
+
+def test_a_leaked_make_variable_does_not_make_a_jupyter_run_official(monkeypatch, tmp_path):
+    monkeypatch.setenv(workbook.NAME, "06-best-lambda")
+    monkeypatch.setenv(workbook.MAKE, "1")
+    copy = tmp_path / f"{NAME}-Copy1.ipynb"
+    copy.write_bytes((params.NOTEBOOKS / f"{NAME}.ipynb").read_bytes())
+    run = workbook.start({**defaults(), "build_dir": str(tmp_path), "__session__": str(copy)})
+    assert run.name == f"{NAME}-Copy1" and not run.official
+    assert run.entry["notebook"] == NAME
+
+
+def copy_of(name, tmp_path, new_name, section=True):
+    """A copy of notebooks/<name>.ipynb as tmp_path/<new_name>.ipynb, its section parameter
+    kept (as JupyterLab's Duplicate or cp keeps it) or deleted."""
+    nb = json.loads((params.NOTEBOOKS / f"{name}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = [line for line in cell["source"]
+                      if section or not line.startswith("section:")]
+    path = tmp_path / f"{new_name}.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+@pytest.mark.parametrize("new_name", ["06-best-lambda-Copy1", "06-best-lambda-Copy2",
+                                      "06-best-lambda copy", "06-best-lambda-Copy1-Copy1",
+                                      "my experiment"])
+def test_a_copy_reads_what_its_original_reads_and_saves_under_its_own_name(
+        hand, tmp_path, new_name):
+    results = tmp_path / "assignment" / "results"
+    results.mkdir(parents=True)
+    (results / "05-lambda-fine-search.json").write_text(json.dumps({"best": [{"lambda": 0.003}]}))
+    path = copy_of("06-best-lambda", tmp_path, new_name, section=new_name == "my experiment")
+    values = {**defaults("06-best-lambda"), "build_dir": str(tmp_path),
+              "figures_dir": str(tmp_path)}
+    if new_name != "my experiment":
+        del values["section"]  # found by its name without the copy suffix
+    run = workbook.start({**values, "__session__": str(path)})
+    assert run.lam(-1) == 0.003 and run.name == new_name
+    assert run.figures == tmp_path / "hand" / "assignment" / new_name
+    assert run.save() == tmp_path / "hand" / "assignment" / "results" / f"{new_name}.json"
+
+
+def test_a_notebook_that_matches_no_section_says_how_it_was_looked_up(hand, tmp_path):
+    path = copy_of("06-best-lambda", tmp_path, "my experiment", section=False)
+    values = {k: v for k, v in defaults("06-best-lambda").items() if k != "section"}
+    run = workbook.start({**values, "build_dir": str(tmp_path), "__session__": str(path)})
+    assert run.entry is None and run.lam(0.01) == 0.01  # a lambda given: nothing to read
+    with pytest.raises(ValueError, match=r"'my experiment' matches no section.*its name "
+                                         r"\('my experiment'\).*section: str ="):
+        run.lam(-1)
+    with pytest.raises(ValueError, match="matches no section"):
+        run.read()
+    with pytest.raises(FileNotFoundError, match="05-lambda-fine-search.json is missing"):
+        run.read("05-lambda-fine-search")  # by name, it needs no registry
+
+
+def test_a_notebook_trained_twice_keeps_each_run_under_its_own_key(monkeypatch, tmp_path):
+    monkeypatch.setenv(workbook.NAME, NAME)
+    run = workbook.start({**defaults(), "build_dir": str(tmp_path), "n_s": 0,
+                          "batch_size": 100})
+    small, large = (type("S", (), {"y_train": range(n)})() for n in (1000, 45000))
+    first, second = run.part("range_test"), run.part("retrained")
+    first.settings(small, cycles=1)
+    second.settings(large, cycles=3)
+    run.record(chosen={"eta_max": 0.1})
+    saved = json.loads(run.save().read_text())
+    assert saved["range_test"]["settings"]["n_s"] == 20 and saved["range_test"]["steps"] == 40
+    assert saved["retrained"]["settings"]["n_s"] == 900 and saved["retrained"]["steps"] == 5400
+    assert "settings" not in saved and saved["chosen"] == {"eta_max": 0.1}
+    assert run.settings_for(small).n_s == 20 and "settings" not in run.results  # not recorded
 
 
 def test_make_runs_write_where_the_report_reads(monkeypatch, tmp_path):
