@@ -30,7 +30,7 @@ lint: $(STAMP) ## ruff only
 	$(PY) -m ruff check .
 
 data: $(STAMP) ## find CIFAR-10 (path, env CIFAR10_DIR, data/) or download and verify it
-	$(PY) -m helpers.data
+	$(PY) -m helpers.cifar.data
 
 clean: ## remove build outputs (keeps .venv, data/ and figures/README.md)
 	rm -rf build figures/*/
@@ -45,8 +45,8 @@ lab: $(STAMP) ## JupyterLab on notebooks/ at http://LAB_HOST:LAB_PORT (127.0.0.1
 	  $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 .PHONY: readme
-readme: $(STAMP) ## README results table from build/{seed,assignment}/results (--check: python -m helpers.readme --check)
-	$(PY) -m helpers.readme
+readme: $(STAMP) ## README results table from build/{seed,assignment}/results (--check: python -m helpers.report.readme --check)
+	$(PY) -m helpers.report.readme
 
 .PHONY: bench
 bench: $(STAMP) ## benchmarks (step, search, report times, memory; one whole coarse search) as set here, then with OpenBLAS's own settings; build/bench/bench.json
@@ -64,7 +64,7 @@ ifeq ($(wildcard params/$(PROFILE).yaml),)
 endif
 OUT       := build/$(PROFILE)
 EXECUTED  := $(OUT)/notebooks
-HELPERS   := $(wildcard helpers/*.py)
+HELPERS   := $(shell find helpers -name '*.py')  # every module of every package
 PAPERMILL := $(VENV)/bin/papermill
 JUPYTER   := $(VENV)/bin/jupyter
 PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && echo yes)
@@ -75,8 +75,8 @@ MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
 # The sections, their order and dependencies come from the registry, notebooks/sections.toml
 # (SECTIONS, LONG, REPORT and one rule per `reads`), through build/sections.mk.
 include build/sections.mk
-build/sections.mk: notebooks/sections.toml helpers/sections.py
-	@mkdir -p build && python3 -m helpers.sections makefile > $@.tmp && mv -f $@.tmp $@
+build/sections.mk: notebooks/sections.toml helpers/registry.py helpers/paths.py
+	@mkdir -p build && python3 -m helpers.registry makefile > $@.tmp && mv -f $@.tmp $@
 # Under make -jN (N > 1) the short notebooks get one BLAS thread each and run beside the
 # long training runs (the registry's `long = true`), which keep every thread.
 ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) case " $(LONG) " in *" $* "*) ;; *) \
@@ -95,10 +95,10 @@ check-report: ## check build/PROFILE/report.pdf with poppler: every figure, list
 	.ci/check-report $(OUT)/report.pdf
 
 report-times: ## seconds each executed notebook of PROFILE took, and the total
-	@$(PY) -m helpers.timing $(EXECUTED)
+	@$(PY) -m helpers.workbook.timing $(EXECUTED)
 
 check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it when missing, as make data)
-	@$(PY) -m helpers.data
+	@$(PY) -m helpers.cifar.data
 
 # One notebook: its parameters from the profile (unknown keys and wrong types rejected), then
 # papermill, with the notebook's name in WORKBOOK_NOTEBOOK and WORKBOOK_MAKE=1 (so its
@@ -110,7 +110,7 @@ check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it 
 # kernel before every shutdown request) while the finished kernel is still in a handler.
 $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STAMP) check-data
 	@mkdir -p $(EXECUTED)
-	@$(PY) -m helpers.params $(PROFILE) $* -o $(EXECUTED)/$*.yaml
+	@$(PY) -m helpers.workbook.profiles $(PROFILE) $* -o $(EXECUTED)/$*.yaml
 	@rm -f $(EXECUTED)/$*.failed.ipynb
 	@echo "running $* ($(PROFILE))"
 	@$(ONE_THREAD); export WORKBOOK_NOTEBOOK=$* WORKBOOK_MAKE=1; if $(PAPERMILL) -k python3 --log-level WARNING --no-progress-bar \

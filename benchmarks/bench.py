@@ -23,9 +23,9 @@ import numpy as np
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 from benchmarks import wide
-from helpers.engine import fold, sgd_step
-from helpers.network import K, evaluate, init_params
-from helpers.results import atomic_write
+from helpers.model.network import K, evaluate, init_params
+from helpers.training.step import fold, sgd_step
+from helpers.workbook.results import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m benchmarks.bench` there
 
@@ -311,9 +311,9 @@ def bench_side_by_side(shape: dict, X, y, networks: int, label: str) -> list:
 def bench_whole_search(path=None) -> list:
     """The coarse search itself, once, on CIFAR-10 (helpers.search.search: 100 lambdas, one
     cycle, n_s = 2 floor(45000 / 100), then the whole-set evaluation). Not a median."""
-    from helpers.data import DataError, load_split
-    from helpers.search import best, lambda_values, search
-    from helpers.settings import Settings
+    from helpers.cifar.data import DataError, load_split
+    from helpers.experiments.search import best, lambda_values, search
+    from helpers.training.settings import Settings
 
     try:
         split = load_split("search", path=path)

@@ -10,10 +10,10 @@ This module imports nothing of bench.py, which imports it.
 
 import numpy as np
 
-from helpers.augment import CHANNELS, SIDE, flip_shift
-from helpers.dropout import mask
-from helpers.engine import fold, sgd_step
-from helpers.network import K, init_params
+from helpers.cifar.augment import CHANNELS, SIDE, flip_shift
+from helpers.model.dropout import mask
+from helpers.model.network import K, init_params
+from helpers.training.step import fold, sgd_step
 
 RATE, MAX_SHIFT, P_FLIP = 0.4, 3, 0.5  # the bonus's dropout rate, shifts (pixels), flips
 D = CHANNELS * SIDE * SIDE  # flips and shifts need whole CIFAR-10 images: d = 3072

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.data import META_FILE, TEST_FILE, TRAIN_FILES, DataError, find_cifar10
+from helpers.cifar.data import META_FILE, TEST_FILE, TRAIN_FILES, DataError, find_cifar10
 
 NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse",
          b"ship", b"truck"]

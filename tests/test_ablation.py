@@ -3,7 +3,7 @@ ensemble and the chosen configuration always come from the kept configuration.""
 
 import pytest
 
-from helpers import ablation, bonus
+from helpers.experiments import bonus
 
 BASE = {"settings": {"m": 50, "cycles": 3, "eta_min": 1e-5, "eta_max": 0.1},
         "lambda": 1e-3, "accuracy_over_seeds": {p: {"mean": 0.50, "std": 0.01,
@@ -48,11 +48,11 @@ def fake_row(monkeypatch):
                 "members": len(members) if members else 1, "config": config,
                 "member_configs": [m["config"] for m in members or []]}
 
-    monkeypatch.setattr(bonus, "row", row)
+    monkeypatch.setattr(bonus, "accuracy_row", row)
 
 
 def steps():
-    return ablation.Ablation(FakeRun(), split=None, base=BASE, n_seeds=2, search_cycles=1)
+    return bonus.Ablation(FakeRun(), split=None, base=BASE, n_seeds=2, search_cycles=1)
 
 
 def test_a_change_is_kept_only_when_validation_rises(fake_row):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.augment import flip_shift, mirror_translate
+from helpers.cifar.augment import flip_shift, mirror_translate
 
 
 def images(n=4, seed=0, dtype=np.float32):

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import wide
 from benchmarks.bench import GROUPS, OWN_PROCESS, QUICK, _batches, data, main, write_json
-from helpers.augment import mirror_translate
+from helpers.cifar.augment import mirror_translate
 
 KEYS = {"goal", "what", "median_s", "reference", "reference_median_s", "ratio", "target",
         "met", "note"}

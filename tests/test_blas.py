@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.blas import add_product
+from helpers.model.blas import add_product
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -4,8 +4,9 @@ on validation, and the ablation rows."""
 import numpy as np
 import pytest
 
-from helpers import bonus
-from helpers.settings import Settings
+from helpers.experiments import bonus
+from helpers.report import tables
+from helpers.training.settings import Settings
 from tests.test_training import synthetic_split
 
 SETTINGS = Settings(eta_min=1e-3, eta_max=5e-2, n_s=5, cycles=3, batch_size=8, m=10)
@@ -48,11 +49,11 @@ def test_rows_and_the_table():
     params, _, snapshots = bonus.train_snapshots(split, SETTINGS, [1e-3, 1e-3], seeds=[0, 1],
                                                  progress=False)
     split.X_test, split.y_test = split.X_val, split.y_val
-    single = bonus.row("wider", params, split)
+    single = bonus.accuracy_row("wider", params, split)
     assert len(single["val"]["values"]) == 2 and single["members"] == 1
-    both = bonus.row("ensemble", params, split, members=list(snapshots.values()))
+    both = bonus.accuracy_row("ensemble", params, split, members=list(snapshots.values()))
     assert both["members"] == 6 and len(both["test"]["values"]) == 1
-    table = bonus.table([single, both])
+    table = tables.ablation([single, both])
     assert "| ensemble |" in table and table.count("\n") == 3
     assert f"{100 * single['val']['mean']:.2f} ± " in table
 

@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import cache, training
+from helpers.training import loop as training
+from helpers.workbook import cache
 
 
 def test_cache_hit_skips_training(tmp_path):
@@ -58,27 +59,42 @@ def test_unreadable_entry_is_recomputed_with_a_warning(tmp_path, damage):
 
 def test_the_key_covers_every_module_the_engine_imports():
     modules = cache.engine_modules(training.train)
-    assert {"training", "engine", "network", "blas", "schedule", "settings"} <= set(modules)
-    assert "plots" not in modules and "report" not in modules  # a figure change keeps the cache
+    assert {f"helpers.{m}" for m in ("training.loop", "training.step", "model.network",
+                                     "model.blas", "training.schedule", "training.settings",
+                                     "training", "model")} <= set(modules)
+    assert not [m for m in modules if m.startswith(("helpers.report", "helpers.workbook"))]
 
 
 def test_modules_of_what_is_passed_in_are_part_of_the_key():
-    from helpers import data, search
+    from helpers.cifar import data
+    from helpers.experiments import search
 
     modules = cache.engine_modules(search.search, (data.Split,), {"on_batch": data.load_split})
-    assert "data" in modules and "search" in modules and "download" in modules
+    assert {"helpers.cifar.data", "helpers.experiments.search", "helpers.cifar.download"} <= \
+        set(modules)
 
 
-def test_cache_key_follows_the_engine_source(tmp_path, monkeypatch):
-    (tmp_path / "training.py").write_text("from helpers.engine import x\n")
-    (tmp_path / "engine.py").write_text("x = 1\n")
+def fake_helpers(tmp_path, files: dict):
+    """A helpers tree under tmp_path: {relative path: source}."""
+    for name, source in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(source)
+
+
+def test_cache_key_follows_the_engine_source_in_sub_packages(tmp_path, monkeypatch):
+    fake_helpers(tmp_path, {"training/__init__.py": "", "training/loop.py":
+                            "from helpers.training.step import x\nfrom helpers.model import y\n",
+                            "training/step.py": "x = 1\n", "model/__init__.py": "",
+                            "model/y.py": "z = 1\n"})
     monkeypatch.setattr(cache, "HELPERS", tmp_path)
     fn = training.train
     key = cache.key({"lam": 0.01}, fn)
     assert cache.key({"lam": 0.01}, fn) == key
     assert cache.key({"lam": 0.02}, fn) != key
-    (tmp_path / "engine.py").write_text("x = 2\n")  # imported by training: not hand-listed
-    assert cache.key({"lam": 0.01}, fn) != key
+    for edit in ("training/step.py", "model/y.py", "training/__init__.py", "model/__init__.py"):
+        (tmp_path / edit).write_text((tmp_path / edit).read_text() + "# edited\n")
+        assert cache.key({"lam": 0.01}, fn) != key, edit  # imported: not hand-listed
+        key = cache.key({"lam": 0.01}, fn)
 
 
 CELL = """
@@ -155,15 +171,15 @@ def test_values_whose_repr_hides_their_state_cannot_enter_a_key():
 
 
 def test_a_helpers_function_enters_by_name_and_its_modules_source(tmp_path, monkeypatch):
-    from helpers import augment
+    from helpers.cifar import augment
 
-    (tmp_path / "augment.py").write_text("from helpers.engine import x\n")
-    (tmp_path / "engine.py").write_text("x = 1\n")
+    fake_helpers(tmp_path, {"cifar/augment.py": "from helpers.training.step import x\n",
+                            "training/step.py": "x = 1\n"})
     monkeypatch.setattr(cache, "HELPERS", tmp_path)
     before = cache.describe(augment.flip_shift)
-    assert before["helpers"] == "helpers.augment.flip_shift"
+    assert before["helpers"] == "helpers.cifar.augment.flip_shift"
     assert cache.describe(augment.flip_shift) == before
-    (tmp_path / "engine.py").write_text("x = 2\n")  # a module it imports
+    (tmp_path / "training" / "step.py").write_text("x = 2\n")  # a module it imports
     assert cache.describe(augment.flip_shift) != before
 
 
@@ -171,7 +187,7 @@ def test_a_section_does_not_cache_what_it_cannot_key(tmp_path, monkeypatch, caps
     from types import SimpleNamespace
 
     from helpers import workbook
-    from helpers.settings import Settings
+    from helpers.training.settings import Settings
 
     monkeypatch.setenv(workbook.NAME, "02-clr-one-cycle")
     run = workbook.Section("02-clr-one-cycle", {"build_dir": str(tmp_path)}, official=False)

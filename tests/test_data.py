@@ -1,4 +1,4 @@
-"""Tests for helpers.data: safe loading, finding, downloading and splitting CIFAR-10."""
+"""Tests for helpers.cifar.data: safe loading, finding, downloading and splitting CIFAR-10."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import data, download
-from helpers.data import (
+from helpers.cifar import data, download
+from helpers.cifar.data import (
     SPLITS,
     TEST_FILE,
     TRAIN_FILES,

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import network
-from helpers.dropout import backward, forward, mask
-from helpers.network import K, deltas, init_params, scores
+from helpers.model import network
+from helpers.model.dropout import backward, forward, mask
+from helpers.model.network import K, deltas, init_params, scores
 
 KEEP = 0.6
 
@@ -29,7 +29,7 @@ def autograd(params, X, y, U):
 
 
 def no_rescaling(params, X, y, P, H_drop, keep):
-    """Wrong: helpers.network's deltas on H~ without the factor 1 / keep."""
+    """Wrong: helpers.model.network's deltas on H~ without the factor 1 / keep."""
     grads = backward(params, X, y, P, H_drop, keep)
     G1 = deltas(params, y, P, H_drop)[1]
     grads["W1"], grads["b1"] = np.einsum("kmn,nd->kmd", G1, X), G1.sum(-1, keepdims=True)

@@ -4,9 +4,11 @@ and training with dropout draws masks, evaluates without them, and refuses what 
 import numpy as np
 import pytest
 
-from helpers import dropout, engine, training
-from helpers.network import K, init_params
-from helpers.settings import Settings
+from helpers.model import dropout
+from helpers.model.network import K, init_params
+from helpers.training import loop as training
+from helpers.training import step as engine
+from helpers.training.settings import Settings
 from tests.test_training import synthetic_split
 
 D, M, N, BATCH = 12, 5, 3, 7

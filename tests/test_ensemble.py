@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers import ensemble
-from helpers.network import K, init_params, softmax
+from helpers.model import ensemble
+from helpers.model.network import K, init_params, softmax
 
 
 def stack(seeds, d=6, m=4, scale=1.0):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from helpers import network
-from helpers.gradcheck import NAMES, gradient_check, max_relative_error
+from helpers.model import network
+from helpers.model.gradcheck import NAMES, gradient_check, max_relative_error
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_check_catches_a_wrong_gradient(small_batch, monkeypatch):
     def without_penalty(params, X, y, lambdas):
         return real(params, X, y, np.zeros_like(lambdas))
 
-    monkeypatch.setattr("helpers.gradcheck.gradients", without_penalty)
+    monkeypatch.setattr("helpers.model.gradcheck.gradients", without_penalty)
     errors = gradient_check(*small_batch, m=6, lam=0.1)
     assert errors["autograd"]["W1"] > 1e-3 and errors["finite_difference"]["W2"] > 1e-3
     assert errors["autograd"]["b1"] < 1e-10  # biases are not regularised

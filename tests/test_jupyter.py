@@ -141,14 +141,14 @@ def test_a_jupyter_server_runs_code_in_the_kernel(tmp_path):
             f"ws://127.0.0.1:{server.port}/api/kernels/{kernel['id']}/channels",
             header=[f"Authorization: token {server.token}"], timeout=WAIT_S)
         try:
-            out = _execute(ws, "import os, sys, helpers.network\n"
-                               "print(sys.executable, helpers.network.__file__, os.getcwd(), "
+            out = _execute(ws, "import os, sys, helpers.model.network\n"
+                               "print(sys.executable, helpers.model.network.__file__, os.getcwd(), "
                                "sep='\\n')")
         finally:
             ws.close()
         executable, module, cwd = out.split("\n")[:3]
         assert _same_dir(Path(executable).parent, VENV_BIN), executable
-        assert Path(module).resolve() == ROOT / "helpers" / "network.py"
+        assert Path(module).resolve() == ROOT / "helpers" / "model" / "network.py"
         assert Path(cwd).resolve() == tmp_path.resolve()
         server.api(f"kernels/{kernel['id']}", "DELETE")
         assert server.api("kernels") == []

@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from helpers import listings, timing
+from helpers.model.accuracy import over_seeds
+from helpers.report import listings
+from helpers.workbook import timing
 
 
 def test_listings_in_the_reports_format():
@@ -25,8 +27,8 @@ def test_listings_in_the_reports_format():
 
 
 def test_spread():
-    assert listings.spread([0.5]) == {"mean": 0.5, "std": 0.0, "values": [0.5]}
-    assert listings.spread(np.array([0.4, 0.6]))["std"] == pytest.approx(0.1414, abs=1e-4)
+    assert over_seeds([0.5]) == {"mean": 0.5, "std": 0.0, "values": [0.5]}
+    assert over_seeds(np.array([0.4, 0.6]))["std"] == pytest.approx(0.1414, abs=1e-4)
 
 
 def test_times_are_broken_down_by_part(tmp_path, capsys):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.lrrange import FRACTION, eta_range, range_test_schedule, smooth
+from helpers.experiments.range_test import FRACTION, eta_range, range_test_schedule, smooth
 
 ETAS = np.linspace(0.005, 0.5, 100)
 PEAK = ETAS[39]  # 0.2
@@ -100,14 +100,15 @@ def history(steps, accuracies, etas, stopped=None):
 
 
 def test_the_range_test_says_when_it_stopped_early_and_with_how_few_measurements():
-    from helpers import listings, rangetest
+    from helpers.experiments import range_test
+    from helpers.report import listings
 
     etas = list(np.linspace(0.01, 0.1, 10))
-    chosen = rangetest.choose(history([0, 4, 6], [0.2, 0.4, 0.1], etas, stopped=6), 5, 0.25)
+    chosen = range_test.choose(history([0, 4, 6], [0.2, 0.4, 0.1], etas, stopped=6), 5, 0.25)
     assert chosen["measurements"] == 3 and chosen["stopped_at_eta"] == etas[6]
     assert chosen["eta_max"] == etas[0]  # window 5 over 3 values: all the same mean, a tie
     text = listings.eta_range(chosen)
     assert "diverged at eta = 0.07, where the test stopped after 3 measurements" in text
     assert "only 3 measurements, fewer than the window of 5" in text
     with pytest.raises(ValueError, match="1 measurement.*diverged.*too few"):
-        rangetest.choose(history([0], [0.2], etas[:1], stopped=0), 5, 0.25)
+        range_test.choose(history([0], [0.2], etas[:1], stopped=0), 5, 0.25)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.network import K, evaluate, forward, gradients, init_params, softmax
+from helpers.model.network import K, evaluate, forward, gradients, init_params, softmax
 
 
 @pytest.fixture

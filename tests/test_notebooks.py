@@ -9,7 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import params, sections, workbook
+from helpers import registry as sections
+from helpers import workbook
+from helpers.workbook import profiles as params
 
 REGISTRY = sections.load()
 SECTIONS = sections.names(REGISTRY)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import params
+from helpers.workbook import profiles as params
 
 
 @pytest.mark.parametrize("profile", ["assignment", "seed", "quick"])

@@ -3,7 +3,8 @@
 import matplotlib
 import pytest
 
-from helpers import plots
+from helpers.report import plots
+from helpers.workbook import results
 
 
 def history(networks=2, records=4, steps=40):
@@ -64,7 +65,7 @@ def test_figures_are_not_left_open_in_pyplot():
 
 
 def test_save_writes_png_and_pdf(tmp_path):
-    paths = plots.save(plots.learning_rate(history()), tmp_path / "sub" / "fig2-eta")
+    paths = results.save_figure(plots.learning_rate(history()), tmp_path / "sub" / "fig2-eta")
     assert [p.name for p in paths] == ["fig2-eta.png", "fig2-eta.pdf"]
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["fig2-eta.pdf", "fig2-eta.png"]
@@ -79,5 +80,5 @@ def test_save_failure_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken)
     with pytest.raises(OSError, match="disk full"):
-        plots.save(fig, tmp_path / "fig1")
+        results.save_figure(fig, tmp_path / "fig1")
     assert list(tmp_path.iterdir()) == []

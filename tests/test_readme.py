@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import readme
+from helpers.report import readme
 
 README = """# Title
 
@@ -140,7 +140,8 @@ def test_a_readme_without_the_markers_is_an_error(files, capsys):
 
 
 def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path):
-    from helpers import readme_beyond, sections
+    from helpers import registry as sections
+    from helpers.report import readme as readme_beyond  # the beyond block
 
     notebook = {s["key"]: s["notebook"] for s in sections.load()["sections"]}
     folder = tmp_path / "assignment" / "results"
@@ -158,11 +159,11 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
             "cycles": 6, "eta_min": 0.02, "eta_max": 0.08}}}
     for name, record in records.items():
         (folder / f"{name}.json").write_text(json.dumps(record))
-    text = f"a\n{readme_beyond.BEGIN}\nold\n{readme_beyond.END}\nb\n"
-    new = readme_beyond.regenerate(text, tmp_path)
+    text = f"a\n{readme_beyond.BEYOND[0]}\nold\n{readme_beyond.BEYOND[1]}\nb\n"
+    new = readme_beyond.regenerate_beyond(text, tmp_path)
     assert "eta_max = 0.08, eta_min = 0.02" in new and "| + wider | 50.00 ± 1.00 |" in new
     assert "old" not in new and new.startswith("a\n") and new.endswith("b\n")
-    assert readme_beyond.regenerate("no markers", tmp_path) == "no markers"
+    assert readme_beyond.regenerate_beyond("no markers", tmp_path) == "no markers"
     (folder / f"{notebook['bonus']}.json").unlink()
     with pytest.raises(FileNotFoundError, match=f"{notebook['bonus']}.json"):
-        readme_beyond.regenerate(text, tmp_path)
+        readme_beyond.regenerate_beyond(text, tmp_path)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from helpers.data import load_split
-from helpers.network import evaluate
-from helpers.settings import Settings
-from helpers.training import train
+from helpers.cifar.data import load_split
+from helpers.model.network import evaluate
+from helpers.training.loop import train
+from helpers.training.settings import Settings
 
 
 @pytest.mark.data

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from helpers import reference, schedule
-from helpers.network import K, evaluate, gradients, init_params
-from helpers.settings import Settings
+from helpers.model.network import K, evaluate, gradients, init_params
+from helpers.training import reference, schedule
+from helpers.training.settings import Settings
 
 D, M, BATCH = 20, 6, 8
 LAMBDAS = np.array([0.01, 0.1, 0.3])  # one network each

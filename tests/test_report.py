@@ -5,7 +5,10 @@ import json
 
 import pytest
 
-from helpers import report, report_beyond, report_lambda, tables
+from helpers import paths
+from helpers.report import prose as report
+from helpers.report import tables
+from helpers.workbook import results
 
 
 def training_run(train=0.6, val=0.45, test=0.46, cycles=1, seeds=(0.46, 0.47), **extra):
@@ -62,22 +65,22 @@ def test_exercise_four_says_whether_accuracy_rose_and_the_gap_widened():
 def test_the_final_lambda_says_where_it_came_from():
     fine = search_run()
     chosen = training_run(lambda_source="05-lambda-fine-search", **{"lambda": 1e-3})
-    assert "taken from the fine search" in report_lambda.final(chosen)
-    assert "it is the value used below" in report_lambda.fine_after(fine, 1e-3)
+    assert "taken from the fine search" in report.final(chosen)
+    assert "it is the value used below" in report.fine_after(fine, 1e-3)
     given = training_run(**{"lambda": 0.02})
-    assert "given as a parameter" in report_lambda.final(given)
-    assert "used $\\lambda$ = 0.02 instead" in report_lambda.fine_after(fine, 0.02)
+    assert "given as a parameter" in report.final(given)
+    assert "used $\\lambda$ = 0.02 instead" in report.fine_after(fine, 0.02)
 
 
 def test_the_coarse_prose_finds_where_accuracy_falls():
-    text = report_lambda.coarse_after(search_run())
+    text = report.coarse_after(search_run())
     assert "up to about $\\lambda$ = 1e-01" in text and "down to 30.00 %" in text
-    flat = report_lambda.coarse_after(search_run(vals=(0.51, 0.52, 0.515)))
+    flat = report.coarse_after(search_run(vals=(0.51, 0.52, 0.515)))
     assert "over the whole range" in flat and "falls" not in flat
 
 
 def test_the_reproduction_table_reads_both_sides():
-    original = report.original()
+    original = results.load_original()
     R = {"grad": grad(), "one": training_run(), "three": training_run(cycles=3),
          "final": training_run(test=0.5123), "coarse": search_run(), "fine": search_run()}
     table = tables.reproduction(R, original)
@@ -85,11 +88,11 @@ def test_the_reproduction_table_reads_both_sides():
     changed = copy.deepcopy(original)
     changed["Best lambda"]["test"] = 0.5
     assert "| 50.00 | 51.23" in tables.reproduction(R, changed)
-    assert tables.settings(R).count("\n") == 6
+    assert tables.settings_table(R).count("\n") == 6
 
 
 def test_every_published_number_cites_where_it_stands():
-    data = json.loads(report.ORIGINAL.read_text())
+    data = json.loads(paths.ORIGINAL.read_text())
     entries = [e for group in data.values() if isinstance(group, dict) for e in group.values()]
     assert len(entries) == 22 and all(e["source"] and "value" in e for e in entries)
 
@@ -105,7 +108,7 @@ def bonus_run(single_test=0.55, ensemble_test=0.57, kept=(True, False)):
 
 
 def test_each_bonus_change_says_what_it_bought_and_whether_it_stayed():
-    lines = report_beyond.bonus_changes(bonus_run()).splitlines()
+    lines = report.bonus_changes(bonus_run()).splitlines()
     assert lines[0].startswith("- **change 0**: validation 53.00 % (+1.00 points") and \
         lines[0].endswith("kept.")
     assert "(+1.00 points against the best kept before it)" in lines[1]  # 54 against 53
@@ -115,5 +118,5 @@ def test_each_bonus_change_says_what_it_bought_and_whether_it_stayed():
 @pytest.mark.parametrize(("single", "group", "met"), [(0.58, 0.60, True), (0.575, 0.61, False),
                                                       (0.59, 0.595, False)])
 def test_the_targets_are_called_met_only_when_both_are(single, group, met):
-    text = report_beyond.bonus_after(bonus_run(single, group))
+    text = report.bonus_after(bonus_run(single, group))
     assert ("are met" in text) == met and ("short of the targets" in text) != met

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import results
+from helpers.workbook import results
 
 
 def test_save_and_load_round_trip(tmp_path):

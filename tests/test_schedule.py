@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.schedule import cyclic_eta, schedule
+from helpers.training.schedule import cyclic_eta, schedule
 
 ETA_MIN, ETA_MAX, N_S = 1e-5, 1e-1, 500
 

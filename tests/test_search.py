@@ -3,9 +3,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from helpers.search import best, centred_range, lambda_values, search
-from helpers.settings import Settings
-from helpers.training import train
+from helpers.experiments.search import best, centred_range, lambda_values, search
+from helpers.training.loop import train
+from helpers.training.settings import Settings
 
 
 def test_grid_is_log_spaced_with_both_ends():

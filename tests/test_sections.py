@@ -4,7 +4,9 @@ import subprocess
 
 import pytest
 
-from helpers import params, sections
+from helpers import paths
+from helpers import registry as sections
+from helpers.workbook import profiles as params
 
 GOOD = """
 [[section]]
@@ -71,6 +73,6 @@ def test_the_real_registry_matches_the_notebooks_and_profiles():
 
 
 def test_the_command_line_needs_only_the_standard_library():
-    out = subprocess.run(["python3", "-S", "-m", "helpers.sections", "names"], check=True,
-                         capture_output=True, text=True, cwd=sections.ROOT).stdout
+    out = subprocess.run(["python3", "-S", "-m", "helpers.registry", "names"], check=True,
+                         capture_output=True, text=True, cwd=paths.ROOT).stdout
     assert out.split() == sections.names()

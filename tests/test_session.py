@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from helpers import params, session
+from helpers.workbook import profiles as params
+from helpers.workbook import section as session
 
 NAME = "02-clr-one-cycle"
 

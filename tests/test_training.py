@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.settings import Settings
-from helpers.training import DivergenceError, train
+from helpers.training.loop import DivergenceError, train
+from helpers.training.settings import Settings
 
 
 def synthetic_split(n_train=60, n_val=20, d=30, seed=0):
-    """Random images and labels in the layout of helpers.data.Split (float32 rows)."""
+    """Random images and labels in the layout of helpers.cifar.data.Split (float32 rows)."""
     rng = np.random.default_rng(seed)
     make = lambda n: (rng.standard_normal((n, d)).astype(np.float32), rng.integers(0, 10, n))  # noqa: E731
     (X_train, y_train), (X_val, y_val) = make(n_train), make(n_val)
@@ -107,7 +107,7 @@ def test_bad_arguments_are_refused_before_training(kwargs, message, monkeypatch)
     def no_training(*args, **kw):
         raise AssertionError("training started")
 
-    monkeypatch.setattr("helpers.engine.sgd_step", no_training)  # where Run.step looks it up
+    monkeypatch.setattr("helpers.training.loop.sgd_step", no_training)  # Run.step's name
     kwargs = {"settings": SMALL, **kwargs}
     with pytest.raises(ValueError, match=message):
         train(synthetic_split(), progress=False, **kwargs)
@@ -115,7 +115,7 @@ def test_bad_arguments_are_refused_before_training(kwargs, message, monkeypatch)
 
 
 def test_the_schedule_seam_as_a_function_or_an_array_equals_the_default():
-    from helpers.schedule import cyclic_eta
+    from helpers.training.schedule import cyclic_eta
 
     split = synthetic_split()
     default, history = train(split, SMALL, [1e-3], progress=False)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import engine as engines
-from helpers.network import K, gradients, init_params
+from helpers.model.network import K, gradients, init_params
+from helpers.training import step as engines
 
 D, M, BATCH = 20, 6, 8
 LAMBDAS = np.array([0.01, 0.1, 0.3])  # one network each: decays 0.998 ... 0.94 at eta 0.1

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from helpers import params, workbook
+from helpers import workbook
+from helpers.workbook import profiles as params
 
 NAME = "02-clr-one-cycle"
 
@@ -104,7 +105,7 @@ def test_a_notebook_trained_twice_keeps_each_run_under_its_own_key(monkeypatch, 
     assert saved["range_test"]["settings"]["n_s"] == 20 and saved["range_test"]["steps"] == 40
     assert saved["retrained"]["settings"]["n_s"] == 900 and saved["retrained"]["steps"] == 5400
     assert "settings" not in saved and saved["chosen"] == {"eta_max": 0.1}
-    assert run.settings_for(small).n_s == 20 and "settings" not in run.results  # not recorded
+    assert run.settings_for(small).n_s == 20 and "settings" not in run.all_numbers  # not recorded
 
 
 def test_make_runs_write_where_the_report_reads(monkeypatch, tmp_path):

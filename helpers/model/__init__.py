@@ -1,0 +1,5 @@
+"""The two-layer network, N of them side by side (`network`: init, forward, backward, cost,
+evaluation), with inverted dropout (`dropout`), averaged into ensembles (`ensemble`), its
+gradients checked against autograd and finite differences (`gradcheck`), its accuracies and
+their spread over seeds (`accuracy`), and the BLAS products it needs (`blas`). Knows nothing
+of training, notebooks or the report."""

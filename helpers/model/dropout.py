@@ -1,0 +1,58 @@
+"""Inverted dropout on the hidden layer of N stacked two-layer networks.
+
+Training, one network: s1 = W1 x + b1, h = max(0, s1), h~ = h * u with u = z / keep,
+z_i ~ Bernoulli(keep) drawn afresh for every image, s = W2 h~ + b2, p = softmax(s).
+E[u] = 1, so E[h~] = h and evaluation uses the network without dropout (no rescaling).
+Backward, with G = (P - Y) / n:
+  dW2 = G H~^T,  db2 = G 1,  G1 = (W2^T G) * U * 1[S1 > 0],  dW1 = G1 X^T,  db1 = G1 1.
+Since U * 1[S1 > 0] = (1 / keep) 1[H~ > 0], helpers.network.deltas called with H~ gives
+G1 up to the factor 1 / keep: backward multiplies it in.
+"""
+
+import numpy as np
+
+from helpers.model.network import deltas, scores, softmax
+
+
+def mask(rng: np.random.Generator, shape, keep, dtype=np.float32) -> np.ndarray:
+    """The scaled mask U of `shape` (e.g. (N, m, n)): 1 / keep with probability keep, else 0.
+
+    keep: a float in (0, 1], or an array of them that broadcasts to shape, such as (N, 1, 1)
+    for one rate per network; keep = 1 gives ones (no dropout). dtype of the result.
+    """
+    keep = np.asarray(keep, dtype=dtype)
+    if not np.all((keep > 0) & (keep <= 1)):
+        raise ValueError(f"keep must be in (0, 1], got {keep!r}")
+    if np.all(keep == 1):
+        return np.ones(shape, dtype)
+    draws = rng.random(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
+    return (draws < keep).astype(dtype) / keep
+
+
+def forward(params: dict, X, U, w1_scale=None):
+    """P (N, K, n) and the dropped-out hidden activations H~ = max(0, S1) * U, (N, m, n).
+
+    w1_scale as in helpers.network.scores.
+    """
+    _, H = scores(params, X, w1_scale)
+    H_drop = H * U
+    S = params["W2"] @ H_drop + params["b2"]
+    return softmax(S), H_drop
+
+
+def backward(params: dict, X, y, P, H_drop, keep: float) -> dict:
+    """Gradients of the mean cross-entropy of the dropped-out network (no regularisation).
+
+    Inputs: X (n, d), y (n,), P and H~ from forward with a mask of keep probability keep
+    (a float, or (N,) one per network).
+    Output keyed like params: the formulas of the module docstring.
+    """
+    N, m, d = params["W1"].shape
+    G, G1 = deltas(params, y, P, H_drop)
+    G1 = G1 / np.asarray(keep).reshape(-1, 1, 1)  # U * 1[S1 > 0] = (1 / keep) 1[H~ > 0]
+    return {
+        "W1": (G1.reshape(N * m, -1) @ X).reshape(N, m, d),
+        "b1": G1.sum(axis=-1, keepdims=True),
+        "W2": G @ H_drop.mT,
+        "b2": G.sum(axis=-1, keepdims=True),
+    }

@@ -1,0 +1,34 @@
+"""Ensembles of networks: class probabilities averaged over members, and their accuracy."""
+
+import numpy as np
+
+from helpers.model.network import scores, softmax
+
+
+def probabilities(params: dict, X, chunk: int = 5000) -> np.ndarray:
+    """p = softmax(s) of every network on X (n, d): (N, K, n) float64, in chunks of images."""
+    parts = [softmax(scores(params, X[i : i + chunk])[0].astype(np.float64))
+             for i in range(0, X.shape[0], chunk)]
+    return np.concatenate(parts, axis=-1)
+
+
+def average(members: list, X) -> np.ndarray:
+    """The ensemble's probabilities (K, n): the mean of p over every network of every member.
+
+    members: parameter dicts (each N networks stacked, e.g. end-of-cycle snapshots or seeds).
+    Averaging probabilities, not scores: each member votes with its confidence in [0, 1].
+    """
+    total = sum(probabilities(p, X).sum(axis=0) for p in members)
+    count = sum(p["W1"].shape[0] for p in members)
+    return total / count
+
+
+def accuracy(members: list, X, y) -> float:
+    """Fraction of images whose class of highest mean probability is the label y (n,)."""
+    return float((average(members, X).argmax(axis=0) == np.asarray(y)).mean())
+
+
+def take(params: dict, networks) -> dict:
+    """The networks `networks` (indices) of a stack, as a stack of their own."""
+    index = np.asarray(networks).reshape(-1)
+    return {k: v[index] for k, v in params.items()}

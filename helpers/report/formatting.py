@@ -1,0 +1,23 @@
+"""How numbers are written in the report, its listings and the README: one function each."""
+
+
+def pc(fraction: float) -> str:
+    """A fraction as a percentage with two decimals: 0.4754 -> "47.54 %"."""
+    return f"{100 * fraction:.2f} %"
+
+
+def sci(x: float) -> str:
+    """A small number in short scientific notation: 2.9e-14 (one decimal, exponent unpadded)."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def plural(count: int, word: str) -> str:
+    """ "1 cycle", "3 cycles"."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def mean_std(over: dict, part: str = "test", unit: str = " %") -> str:
+    """ "46.19 ± 0.27 %": mean ± std over seeds of one set's accuracy, from a results file's
+    accuracy_over_seeds ({part: {"mean", "std", "values"}})."""
+    return f"{100 * over[part]['mean']:.2f} ± {100 * over[part]['std']:.2f}{unit}"

@@ -1,0 +1,88 @@
+"""The report's listings: plain-text blocks, each a function of the numbers it prints."""
+
+def accuracy_listing(accuracy: dict, steps: int) -> str:
+    """The report's accuracy listing: "Accuracy for training : 64.56% with steps 1000"."""
+    names = {"train": "training", "val": "validation", "test": "testing"}
+    return "\n".join(f"Accuracy for {names[k]} : {100 * accuracy[k]:.2f}% with steps {steps}"
+                     for k in names)
+
+
+def search_listing(rows: list) -> str:
+    """The report's search listing, one line per row: lambda, training and validation accuracy."""
+    return "\n".join(f"lambda={r['lambda']}, training accuracy={100 * r['train_accuracy']:.2f}%, "
+                     f"validation accuracy={100 * r['val_accuracy']:.2f}%" for r in rows)
+
+
+def gradient_listing(errors: dict) -> str:
+    """The report's gradient listing for one oracle: errors {W1, b1, W2, b2: max rel. error}."""
+    lines = []
+    for kind in ("W", "b"):
+        lines += [f"Relative errors in {kind}:"] + [
+            f"Layer {k}: max relative error = {errors[f'{kind}{k + 1}']:.2e}" for k in (0, 1)]
+        lines.append("")
+    return "\n".join(lines[:-1])
+
+
+def seeds_line(spread_test: dict) -> str:
+    """"Test accuracy over 5 seed(s): 46.19 ± 0.27 %" from an over_seeds() of test accuracies."""
+    return (f"Test accuracy over {len(spread_test['values'])} seed(s): "
+            f"{100 * spread_test['mean']:.2f} ± {100 * spread_test['std']:.2f} %")
+
+
+def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
+    """Validation accuracy at the end of each cycle (steps 2 n_s, 4 n_s, ...), one line each."""
+    curves = history["curves"]
+    lines = [f"End of cycle {step // (2 * n_s)} (step {step}): training accuracy "
+             f"{100 * curves['train_accuracy'][i]:.2f} %, validation accuracy "
+             f"{100 * curves['val_accuracy'][i]:.2f} %"
+             for i, step in enumerate(curves["step"])
+             if step > 0 and step % (2 * n_s) == 0 and curves["network"][i] == network]
+    return "\n".join(lines)
+
+
+def eta_range(chosen: dict) -> str:
+    """The range the range test's rule chose, and the rule, in one listing."""
+    stop, count = chosen.get("stopped_at_eta"), chosen.get("measurements")
+    few = count is not None and count < chosen["window"]
+    return (f"eta_max = {chosen['eta_max']:.4g} (peak of the mean validation accuracy, moving "
+            f"average over {chosen['window']} measurements)\n"
+            f"eta_min = {chosen['eta_min']:.4g} (= {chosen['fraction']:g} eta_max)"
+            + (f"\ntraining diverged at eta = {stop:.3g}, where the test stopped"
+               + (f" after {count} measurements" if count else "") if stop else "")
+            + (f"\nonly {count} measurements, fewer than the window of {chosen['window']}: each "
+               "smoothed value is a mean over part of it" if few else ""))
+
+
+def range_comparison(rows: list) -> str:
+    """One line per (label, eta_min, eta_max, accuracy_over_seeds): validation and test."""
+    return "\n".join(
+        f"eta {lo:.3g} .. {hi:.3g} ({label}): validation {100 * o['val']['mean']:.2f} ± "
+        f"{100 * o['val']['std']:.2f} %, test {100 * o['test']['mean']:.2f} ± "
+        f"{100 * o['test']['std']:.2f} % ({len(o['test']['values'])} seeds)"
+        for label, lo, hi, o in rows)
+
+
+def range_comparison_of(assignment: dict, range_test: dict) -> str:
+    """range_comparison of the best-lambda run (06's results) and its retraining with the
+    range the range test chose (07's results: "chosen", "retrained")."""
+    s, c = assignment["settings"], range_test["chosen"]
+    return range_comparison([
+        ("the assignment's", s["eta_min"], s["eta_max"], assignment["accuracy_over_seeds"]),
+        ("the range test's", c["eta_min"], c["eta_max"],
+         range_test["retrained"]["accuracy_over_seeds"])])
+
+
+def bonus_listing(final: dict) -> str:
+    """The chosen configuration and its single-network and ensemble accuracy, in a listing."""
+    c, one, group = final["configuration"], final["single"], final["ensemble"]
+    lines = [f"configuration: m = {c['m']}, lambda = {c['lam']:.3g}, dropout {c['dropout']:g}, "
+             f"shifts up to {c['max_shift']} px, flips p = {c['p_flip']:g}, {c['cycles']} "
+             f"cycles, eta {c['eta_min']:.3g} .. {c['eta_max']:.3g}",
+             f"one network: validation {100 * one['val']['mean']:.2f} %, test "
+             f"{100 * one['test']['mean']:.2f} ± {100 * one['test']['std']:.2f} % "
+             f"({len(one['test']['values'])} seeds)"]
+    if group:
+        lines.append(f"ensemble of {group['members']} networks: validation "
+                     f"{100 * group['val']['mean']:.2f} %, test {100 * group['test']['mean']:.2f}"
+                     f" %{'' if group['kept'] else ' (not kept: no better on validation)'}")
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""The report's figures: training curves, learning rate and accuracy against lambda."""
+
+import functools
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+STYLE = {  # one print-legible style for every figure (sized for an A4 text width)
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 9,
+    "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.grid": True, "grid.alpha": 0.3,
+    "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 1.6,
+}
+COLOURS = {"train": "#1f5fa8", "val": "#d9622b"}  # blue / orange, distinct in greyscale too
+LABELS = {"train": "training", "val": "validation"}
+PANELS = ("cost", "loss", "accuracy")
+
+
+def _styled(draw):
+    """Run a drawing function under STYLE (rc settings apply when artists are created)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(width: float, height: float, ncols: int = 1):
+    """A Figure (not managed by pyplot: shown only when displayed) and its axes."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    for ax in axes:  # ticks are made lazily at draw time: fix their style now
+        ax.tick_params(labelsize=STYLE["xtick.labelsize"])
+        ax.grid(True, alpha=STYLE["grid.alpha"])
+    return fig, axes
+
+
+@_styled
+def curves(history: dict, network: int = 0, title: str | None = None) -> Figure:
+    """Cost, loss and accuracy (%) of training and validation sets against the update step.
+
+    history: train()'s history; its "curves" columns step, network, train_/val_ cost, loss,
+    accuracy (one row per record and network). network: which network to draw.
+    Output: a Figure with three axes, two lines each (training, validation).
+    """
+    table = history["curves"]
+    rows = [i for i, k in enumerate(table["network"]) if k == network]
+    if not rows:
+        raise ValueError(f"no network {network} in the history (networks {set(table['network'])})")
+    steps = np.asarray(table["step"])[rows]
+    fig, axes = _figure(6.6, 2.4, ncols=3)
+    for ax, name in zip(axes, PANELS, strict=True):
+        scale = 100 if name == "accuracy" else 1
+        for part in ("train", "val"):
+            values = scale * np.asarray(table[f"{part}_{name}"], dtype=float)[rows]
+            ax.plot(steps, values, color=COLOURS[part], label=LABELS[part])
+        ax.set(xlabel="update step", title=name, ylabel=f"{name} (%)" if scale == 100 else name)
+    axes[0].legend(frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=STYLE["font.size"])
+    return fig
+
+
+@_styled
+def learning_rate(history: dict) -> Figure:
+    """The cyclical learning rate eta_t against the update step t, from history["eta"]."""
+    fig, (ax,) = _figure(4.6, 2.0)
+    ax.plot(history["eta"]["step"], history["eta"]["eta"], color=COLOURS["train"])
+    ax.set(xlabel="update step", ylabel=r"learning rate $\eta_t$")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    return fig
+
+
+@_styled
+def accuracy_vs_lambda(rows: list, best: list | None = None) -> Figure:
+    """Final training and validation accuracy (%) against lambda, on a log x axis.
+
+    rows: search() rows, each with lambda, train_accuracy, val_accuracy (fractions);
+    best: optional rows to mark (e.g. the top three by validation accuracy).
+    Output: a Figure with one axis, two lines (plus markers for `best`).
+    """
+    rows = sorted(rows, key=lambda r: r["lambda"])
+    lambdas = [r["lambda"] for r in rows]
+    fig, (ax,) = _figure(5.2, 2.8)
+    for part in ("train", "val"):
+        ax.plot(lambdas, [100 * r[f"{part}_accuracy"] for r in rows], color=COLOURS[part],
+                marker="o", markersize=2.5, label=LABELS[part])
+    if best:
+        ax.scatter([r["lambda"] for r in best], [100 * r["val_accuracy"] for r in best],
+                   s=50, facecolors="none", edgecolors="black", zorder=3,
+                   label="best by validation")
+    ax.set(xscale="log", xlabel=r"$\lambda$", ylabel="accuracy (%)")
+    ax.legend(frameon=False)
+    return fig
+
+
+@_styled
+def range_test(at, accuracy, loss, chosen: dict) -> Figure:
+    """Validation accuracy (%) and loss against eta for each seed, the chosen range shaded.
+
+    at (K,) etas; accuracy, loss (N, K) per seed; chosen: {"eta_min", "eta_max"}.
+    """
+    fig, axes = _figure(6.6, 2.5, ncols=2)
+    for ax, values, name in ((axes[0], 100 * np.asarray(accuracy), "accuracy (%)"),
+                             (axes[1], np.asarray(loss), "loss")):
+        for k, row in enumerate(values):
+            ax.plot(at, row, color=COLOURS["val"], alpha=0.9 if k == 0 else 0.45,
+                    label="validation, one line per seed" if k == 0 else None)
+        ax.axvspan(chosen["eta_min"], chosen["eta_max"], color=COLOURS["train"], alpha=0.15,
+                   label=r"chosen range $[\eta_{min}, \eta_{max}]$")
+        ax.set(xlabel=r"learning rate $\eta$ (rising linearly)", ylabel=name)
+    finite = np.asarray(loss)[np.isfinite(loss)]
+    if finite.size:  # the loss explodes where training diverges: show where it starts to
+        axes[1].set_ylim(0, 2 * float(np.median(finite)))
+    axes[0].legend(frameon=False, loc="lower center")
+    return fig

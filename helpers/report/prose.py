@@ -1,0 +1,222 @@
+"""The report's prose: each paragraph a function of the results, so no sentence can
+contradict its numbers (the tables are in helpers/report/tables.py). In the report's order:
+the gradient check, Exercises 3 and 4, the lambda searches and the final network, then
+beyond the assignment: the range test and the bonus."""
+
+from helpers.report.formatting import mean_std, pc, plural
+
+BOUNDS = {"autograd": 1e-10, "finite_difference": 1e-6}  # what "the gradients are correct" means
+
+
+def intro(R: dict, profile: str) -> str:
+    s, commit = R["one"]["settings"], R["final"]["git_commit"]
+    commit = commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+    return (f"Parameter profile **{profile}**: {s['m']} hidden units, mini-batches of "
+            f"{s['batch_size']}, learning rate cycling between {s['eta_min']:g} and "
+            f"{s['eta_max']:g}, {s['dtype']} arithmetic. Code version `{commit}`; the last "
+            f"section sets these numbers beside the original report's.")
+
+
+def gradcheck_setup(grad: dict) -> str:
+    p, (n, d) = grad["parameters"], grad["shape"]
+    return (f"The check used {n} training images reduced to their first {d} normalised "
+            f"dimensions, a network with {p['m']} hidden units, $\\lambda = {p['lam']}$ (so "
+            f"that the regularisation term is checked too) and random, non-zero biases, all in "
+            f"float64. Layer 0 is the hidden layer, layer 1 the output layer.")
+
+
+def gradcheck_verdict(grad: dict) -> str:
+    """What the errors say: "correct" only when both oracles agree within BOUNDS."""
+    worst = {k: max(v.values()) for k, v in grad["max_relative_error"].items()}
+    ok = all(worst[k] < bound for k, bound in BOUNDS.items())
+    verdict = ("The analytic gradients are correct." if ok else
+               "**These errors are larger than rounding explains: the analytic gradients "
+               "do not match the references.**")
+    return (f"Against autograd the largest relative error is {worst['autograd']:.1e} "
+            f"(bound {BOUNDS['autograd']:g}); against centred finite differences it is "
+            f"{worst['finite_difference']:.1e} (bound {BOUNDS['finite_difference']:g}, the "
+            f"truncation and rounding error of a difference quotient). {verdict}")
+
+
+def exercise3(one: dict) -> str:
+    s = one["settings"]
+    return (f"The network was trained on data_batch_1, validated on data_batch_2 and tested on "
+            f"test_batch: $\\eta$ between {s['eta_min']:g} and {s['eta_max']:g}, "
+            f"$n_s = {s['n_s']}$, batches of {s['batch_size']}, $\\lambda = {one['lambda']}$ "
+            f"and {plural(s['cycles'], 'cycle')}, {one['steps']} update steps. Cost, loss and "
+            f"accuracy were measured on the whole training and validation sets "
+            f"{s['records_per_cycle']} times per cycle.")
+
+
+def exercise3_after(one: dict) -> str:
+    a, s, over = one["accuracy"], one["settings"], one["accuracy_over_seeds"]
+    seeds = len(over["test"]["values"])
+    return (f"The network ends at {pc(a['train'])} on the training set, {pc(a['val'])} on "
+            f"validation and {pc(a['test'])} on the test set. Trained with "
+            f"{plural(seeds, 'seed')} side by side, the test accuracy is {mean_std(over)} (mean ± "
+            f"standard deviation). Figure 2 shows the learning rate: "
+            f"{plural(s['cycles'], 'triangle')} from {s['eta_min']:g} up to "
+            f"{s['eta_max']:g} and back in {one['steps']} steps.")
+
+
+def exercise4(three: dict) -> str:
+    s = three["settings"]
+    return (f"Same data and learning-rate range, with a half-cycle $n_s = {s['n_s']}$, "
+            f"{plural(s['cycles'], 'cycle')} ({three['steps']} update steps) and batches of "
+            f"{s['batch_size']}.")
+
+
+def exercise4_after(one: dict, three: dict) -> str:
+    a1, a3 = one["accuracy"], three["accuracy"]
+    c1, c3 = one["settings"]["cycles"], three["settings"]["cycles"]
+    change = "rises" if a3["test"] > a1["test"] else "does not rise"
+    gap1, gap3 = 100 * (a1["train"] - a1["val"]), 100 * (a3["train"] - a3["val"])
+    return (f"Test accuracy {change} from {pc(a1['test'])} after {plural(c1, 'cycle')} to "
+            f"{pc(a3['test'])} after {c3} ({mean_std(one['accuracy_over_seeds'])} to "
+            f"{mean_std(three['accuracy_over_seeds'])} over seeds). The "
+            f"gap between training and validation accuracy "
+            f"{'widens' if gap3 > gap1 else 'does not widen'} from {gap1:.1f} to {gap3:.1f} "
+            f"points" + (": the network starts to overfit its "
+                         f"{three['sizes']['train']:,} training images, which is what the "
+                         "search for $\\lambda$ addresses." if gap3 > gap1 else "."))
+
+
+# The lambda searches and the final network
+
+
+def coarse(run: dict) -> str:
+    s, (lo, hi) = run["settings"], run["range"]
+    how = "evenly spaced" if run["parameters"]["kind"] == "grid" else "uniform at random"
+    return (f"For the search all five training batches were used: {run['sizes']['val']} images "
+            f"held out at random (seeded) for validation, {run['sizes']['train']} for training. "
+            f"{len(run['runs'])} values $\\lambda = 10^l$ with $l$ from {lo:g} to {hi:g} "
+            f"({how}) were each trained for {plural(s['cycles'], 'cycle')} with "
+            f"$n_s = {s['n_s']}$ ($2\\lfloor n / n_{{batch}} \\rfloor$), $\\eta$ from "
+            f"{s['eta_min']:g} to {s['eta_max']:g} and batches of {s['batch_size']}: all of them "
+            f"side by side as one wide network, so the whole search is a few large matrix "
+            f"products per step.")
+
+
+def coarse_after(run: dict, drop: float = 0.02) -> str:
+    """Where validation accuracy falls more than `drop` below the best, and by how much."""
+    b, ordered = run["best"][0], sorted(run["runs"], key=lambda r: r["lambda"])
+    worse = [r["lambda"] for r in ordered
+             if r["lambda"] > b["lambda"] and r["val_accuracy"] < b["val_accuracy"] - drop]
+    flat = [r["val_accuracy"] for r in ordered if not worse or r["lambda"] < worse[0]]
+    edge = f"up to about $\\lambda$ = {worse[0]:.0e}" if worse else "over the whole range"
+    fall = (f"; above it the penalty dominates and validation accuracy falls, down to "
+            f"{pc(ordered[-1]['val_accuracy'])} at $\\lambda$ = {ordered[-1]['lambda']:.0e}"
+            if worse else "")
+    return (f"The choice of $\\lambda$ matters little {edge}: validation accuracy stays within "
+            f"{100 * (b['val_accuracy'] - min(flat)):.1f} points of the best{fall}. The best, "
+            f"$\\lambda$ = {b['lambda']:.3g}, reaches {pc(b['val_accuracy'])} on validation.")
+
+
+def fine(run: dict) -> str:
+    s, (lo, hi) = run["settings"], run["range"]
+    return (f"The fine search trained {len(run['runs'])} values with $l$ from {lo:.3g} to "
+            f"{hi:.3g} ({run['parameters']['kind']}), for {plural(s['cycles'], 'cycle')} each, "
+            f"with the same split and otherwise the same settings.")
+
+
+def fine_after(run: dict, used: float | None) -> str:
+    """The fine search's best; "it is the value used below" only when the final run used it."""
+    b = run["best"][0]
+    above = sum(r["val_accuracy"] > 0.5 for r in run["runs"])
+    use = ("it is the value used below" if used == b["lambda"] else
+           f"the final run below used $\\lambda$ = {used:.4g} instead, given as a parameter")
+    return (f"{above} of the {len(run['runs'])} values reach more than 50 % validation "
+            f"accuracy. The best, $\\lambda$ = {b['lambda']:.3g}, gives "
+            f"{pc(b['train_accuracy'])} training and {pc(b['val_accuracy'])} validation "
+            f"accuracy; {use}. The test set played no part in choosing it.")
+
+
+def final(run: dict) -> str:
+    s = run["settings"]
+    source = ("taken from the fine search's results" if run["lambda_source"] != "parameter"
+              else "given as a parameter, not taken from the fine search")
+    return (f"The final network was trained with $\\lambda$ = {run['lambda']:.4g} ({source}) "
+            f"on all the training data except {run['sizes']['val']} images held out for "
+            f"validation ({run['sizes']['train']} for training), for "
+            f"{plural(s['cycles'], 'cycle')} with $n_s = {s['n_s']}$ ({run['steps']} update "
+            f"steps), and tested on test_batch.")
+
+
+def final_after(run: dict, three: dict) -> str:
+    a, a3 = run["accuracy"], three["accuracy"]
+    gap3, gap = 100 * (a3["train"] - a3["val"]), 100 * (a["train"] - a["val"])
+    ratio = run["sizes"]["train"] / three["sizes"]["train"]
+    seeds = len(run["accuracy_over_seeds"]["test"]["values"])
+    return (f"With {ratio:.1f} times the training data and a tuned $\\lambda$, the gap between "
+            f"training and validation accuracy {'shrinks' if gap < gap3 else 'goes'} from "
+            f"{gap3:.1f} points (Exercise 4) to {gap:.1f}, and the test accuracy "
+            f"{'rises' if a['test'] > a3['test'] else 'goes'} to {pc(a['test'])} "
+            f"({mean_std(run['accuracy_over_seeds'])} over {plural(seeds, 'seed')}).")
+
+
+# Beyond the assignment: the range test and the bonus
+
+
+def range_test(run: dict) -> str:
+    p, c, seeds = run["parameters"], run["chosen"], len(run["range_test"]["seeds"])
+    stop = (f"Training diverged at $\\eta$ = {c['stopped_at_eta']:.3g}, which ended the test. "
+            if c["stopped_at_eta"] else "")
+    return (f"The network of the assignment ({p['m']} hidden units, $\\lambda$ = "
+            f"{run['lambda']:.3g} from the fine search) was trained with "
+            f"{plural(seeds, 'seed')} side by side while $\\eta$ rose linearly from "
+            f"{p['eta_start']:g} to {p['eta_end']:g} over {plural(p['epochs'], 'epoch')} of the "
+            f"search split, validation accuracy measured {p['records']} times. {stop}The rule "
+            f"takes $\\eta_{{max}}$ where the seeds' mean validation accuracy, smoothed over "
+            f"{c['window']} measurements, peaks, and $\\eta_{{min}} = {c['fraction']:g}\\, "
+            f"\\eta_{{max}}$ (Smith suggests a factor of 3 to 4 between the two).")
+
+
+def range_test_after(run: dict, final: dict) -> str:
+    """Which range did better on validation; the test accuracy reported beside it."""
+    c, s = run["chosen"], final["settings"]
+    new, old = run["retrained"]["accuracy_over_seeds"], final["accuracy_over_seeds"]
+    better = new["val"]["mean"] > old["val"]["mean"]
+    return (f"Retrained with $\\eta$ from {c['eta_min']:.3g} to {c['eta_max']:.3g} instead of "
+            f"{s['eta_min']:g} to {s['eta_max']:g} (same $\\lambda$, seeds, cycles and steps), "
+            f"the best-lambda network reaches {mean_std(new, 'val')} validation accuracy against "
+            f"{mean_std(old, 'val')} with the assignment's range: the range test's range is "
+            f"{'better' if better else 'no better'} on validation. On the test set, reported "
+            f"once: {mean_std(new, 'test')} against {mean_std(old, 'test')}.")
+
+
+def bonus(run: dict) -> str:
+    p, base = run["parameters"], run["rows"][0]
+    return (f"Starting from {base['row']}, each change below was tried on top of the "
+            f"configuration kept so far, with {plural(p['n_seeds'], 'seed')} side by side on "
+            f"the final split; its hyper-parameters (lambda for the wider network, the dropout "
+            f"rate, the learning-rate range) were chosen on the validation set by searches run "
+            f"side by side, and a change was kept only if it raised the mean validation "
+            f"accuracy. The test set was read once per row, for this table.")
+
+
+def bonus_changes(run: dict) -> str:
+    """One sentence per change: what it did to validation accuracy, and whether it was kept."""
+    lines, best = [], run["rows"][0]["val"]["mean"]
+    for row in run["rows"][1:]:
+        val, test = row["val"]["mean"], row["test"]["mean"]
+        verdict = "kept" if row["kept"] else "not kept"
+        lines.append(f"- **{row['row'].lstrip('+ ')}**: validation {100 * val:.2f} % "
+                     f"({100 * (val - best):+.2f} points against the best kept before it), "
+                     f"test {100 * test:.2f} %; {verdict}.")
+        best = max(best, val) if row["kept"] else best
+    return "\n".join(lines)
+
+
+def bonus_after(run: dict, targets=(0.58, 0.60)) -> str:
+    """The final numbers against the issue's targets, said as they are."""
+    one, group = run["single"], run["ensemble"]
+    said = (f"The chosen single network reaches {100 * one['test']['mean']:.2f} % test "
+            f"accuracy (mean over {plural(len(one['test']['values']), 'seed')})")
+    if group:
+        said += f", the ensemble of {group['members']} networks {100 * group['test']['mean']:.2f} %"
+    reached = one["test"]["mean"] >= targets[0] and bool(group) and \
+        group["test"]["mean"] >= targets[1]
+    return said + (f": both targets ({100 * targets[0]:.0f} % and {100 * targets[1]:.0f} %) are "
+                   "met." if reached else f", short of the targets of "
+                   f"{100 * targets[0]:.0f} % for one network and {100 * targets[1]:.0f} % for an "
+                   "ensemble within this training budget.")

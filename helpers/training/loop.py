@@ -1,0 +1,191 @@
+"""The training loop: mini-batch gradient descent for N networks side by side, with seams for
+the schedule, the recording cadence and each mini-batch; its mini-batches, its arrays (numpy,
+or torch tensors on a device) and the state of a run (its recorded curves)."""
+
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from helpers.model.dropout import mask
+from helpers.model.network import evaluate, init_params, xp
+from helpers.training.schedule import learning_rates
+from helpers.training.settings import Settings, check_lambdas
+from helpers.training.step import DivergenceError, diverged, fold, sgd_step
+
+__all__ = ["DivergenceError", "train"]  # the step is helpers.training.step.sgd_step
+METRICS = ("cost", "loss", "accuracy")
+
+
+def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
+          device=None, eta=None, record=None, on_batch=None, dropout=None,
+          parts=("train", "val"), stop_on_divergence=False, on_record=None):
+    """Train N networks, one per lambda (and seed), on the same mini-batches.
+
+    Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.data.Split);
+    settings; lambdas (N,); seeds (N,) initialisation seeds, default settings.seed for all;
+    device: None for numpy, or a torch device such as "cpu" or "cuda".
+    The seams, each optional:
+      eta: the learning rate: None for the triangular cycle of `settings`, a function of
+        the step t, or an array with one value per step (its length is the step count);
+      record: the steps at which whole-set metrics are recorded (the last step is always
+        recorded); None: records_per_cycle times per cycle plus step 0, or with
+        curves=False the end only;
+      on_batch: a function (X, y, t) -> (X, y) applied to each gathered mini-batch before
+        its step (augmentation); X is a fresh copy it may change in place;
+      dropout: the probability of dropping each hidden unit in training (inverted dropout,
+        none at evaluation): a float, or one per network; None or 0: no dropout (numpy only);
+      parts: the sets the curves are measured on ("train", "val" or both);
+      stop_on_divergence: a step that would turn a value NaN or infinite ends training
+        there (recorded; history["stopped_at"]) instead of raising (a range test);
+      on_record: a function (t, params) called after each recording, with the networks'
+        current parameters (to keep end-of-cycle snapshots: copy what you keep).
+    Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
+    is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
+    "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
+    whole-set evaluations)}. JSON-serialisable.
+    """
+    lambdas, seeds = _check_arguments(split, settings, lambdas, seeds)
+    etas = learning_rates(settings, eta)
+    total = len(etas)
+    record_at = _record_steps(settings, curves, total) if record is None else \
+        {int(t) for t in record if 0 <= t < total} | {total}
+    dtype = np.dtype(settings.dtype)
+    start = init_params(split.X_train.shape[1], settings.m, seeds, dtype)
+    params, data, lam = to_engine(split, start, np.asarray(lambdas, dtype), dtype, device)
+    run = Run(params, data, lam, lambdas, seeds, parts)
+    run.dropout(dropout, settings.seed, device)
+    batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
+    seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
+    fold_early = 2 * float(etas.max(initial=0)) * max(lambdas) < 0.5
+    w1_scale = xp(params["W1"]).ones_like(lam) if fold_early else None
+    for t in tqdm(range(total + 1), disable=not progress, mininterval=1,
+                  desc=f"training {len(lambdas)} network(s)", unit="step"):
+        if t in record_at or (w1_scale is not None and w1_scale.min() < 1e-3):
+            fold(params, w1_scale)
+        if t in record_at:
+            seconds["evaluation"] += run.record(t)
+            if on_record is not None:
+                on_record(t, params)
+        if t == total:
+            break
+        try:
+            run.step(t, next(batches), float(etas[t]), w1_scale, on_batch)
+        except DivergenceError:
+            if not stop_on_divergence:
+                raise
+            fold(params, w1_scale)
+            seconds["evaluation"] += run.record(t) if t not in record_at else 0
+            total = run.stopped_at = t
+            break
+    seconds["total"] += time.perf_counter()
+    history = {"curves": run.rows, "eta": {"step": list(range(total)),
+                                           "eta": etas[:total].tolist()}, "seconds": seconds}
+    if run.stopped_at is not None:
+        history["stopped_at"] = run.stopped_at
+    return {k: to_numpy(v) for k, v in params.items()}, history
+
+
+def _check_arguments(split, settings: Settings, lambdas, seeds):
+    """(lambdas as floats, one seed per lambda); ValueError for what cannot train."""
+    lambdas = check_lambdas(lambdas)
+    seeds = [settings.seed] * len(lambdas) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != len(lambdas):
+        raise ValueError(f"got {len(seeds)} seeds for {len(lambdas)} lambdas: give one per lambda")
+    n = split.X_train.shape[0]
+    if settings.batch_size > n:
+        raise ValueError(f"batch_size {settings.batch_size} is larger than the {n} training images")
+    return lambdas, seeds
+
+
+def _record_steps(settings: Settings, curves: bool, total: int) -> set:
+    """Steps at which whole-set metrics are recorded: ~records_per_cycle per cycle, 0, end."""
+    if not curves:
+        return {total}
+    every = max(1, (2 * settings.n_s) // settings.records_per_cycle)
+    return set(range(0, total, every)) | {total}
+
+
+def minibatches(n: int, batch_size: int, seed: int, total: int):
+    """Index arrays of the mini-batches of `total` steps: a seeded reshuffle every epoch."""
+    order = np.random.default_rng([1, seed])
+    per_epoch = n // batch_size
+    for t in range(total):
+        if t % per_epoch == 0:
+            perm = order.permutation(n)
+        yield perm[(t % per_epoch) * batch_size :][:batch_size]
+
+
+def to_engine(split, params, lambdas, dtype, device):
+    """Arrays for the chosen engine: numpy, or torch tensors on `device`."""
+    data = {f"{a}_{p}": getattr(split, f"{a}_{p}") for a in "Xy" for p in ("train", "val")}
+    data = {k: (v.astype(dtype, copy=False) if k[0] == "X" else v) for k, v in data.items()}
+    lam = lambdas.reshape(-1, 1, 1)
+    if device is None:
+        return params, data, lam
+    import torch
+
+    move = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
+    return ({k: move(v) for k, v in params.items()}, {k: move(v) for k, v in data.items()},
+            move(lam))
+
+
+def index_like(perm: np.ndarray, like):
+    return perm if isinstance(like, np.ndarray) else xp(like).from_numpy(perm).to(like.device)
+
+
+def to_numpy(a):
+    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+
+
+class Run:
+    """The state of one training run: engine arrays, the curves table, the step."""
+
+    def __init__(self, params, data, lam, lambdas, seeds, parts=("train", "val")):
+        self.params, self.data, self.lam, self.parts = params, data, lam, parts
+        self.lambdas, self.seeds = lambdas, seeds
+        self.rows = {"step": [], "network": [], "lambda": [], "seed": []}
+        mod = xp(params["W1"])
+        self.buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch: in place
+        self.keep = self.stopped_at = None
+
+    def dropout(self, rate, seed: int, device) -> None:
+        """Drop each hidden unit with probability rate (one per network) at every step."""
+        rate = np.zeros(len(self.lambdas)) if rate is None else \
+            np.broadcast_to(np.asarray(rate, dtype=float), (len(self.lambdas),))
+        if not ((rate >= 0) & (rate < 1)).all():
+            raise ValueError(f"dropout must be in [0, 1), got {rate.tolist()}")
+        if rate.any() and device is not None:
+            raise ValueError("dropout runs on the numpy engine only: leave device at None")
+        if rate.any():
+            self.keep, self.masks = (1 - rate).reshape(-1, 1, 1), np.random.default_rng([2, seed])
+
+    def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
+        X, y = self.data["X_train"], self.data["y_train"]
+        index = index_like(batch, X)
+        X, y = X[index], y[index]
+        if on_batch is not None:
+            X, y = on_batch(X, y, t)
+        N, m, _ = self.params["W1"].shape
+        U = None if self.keep is None else \
+            mask(self.masks, (N, m, X.shape[0]), self.keep, self.params["W1"].dtype)
+        try:
+            sgd_step(self.params, X, y, self.lam, eta, self.buffer, w1_scale, U)
+        except DivergenceError as err:
+            raise diverged(err, t, eta, self.lambdas) from None
+
+    def record(self, t: int) -> float:
+        """Whole-set metrics of every network at step t into the rows; the seconds it took."""
+        started = time.perf_counter()
+        for part in self.parts:
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverged run records NaN
+                metrics = evaluate(self.params, self.data[f"X_{part}"], self.data[f"y_{part}"],
+                                   self.lam.reshape(-1))
+            for name in METRICS:
+                self.rows.setdefault(f"{part}_{name}", []).extend(
+                    to_numpy(metrics[name]).tolist())
+        self.rows["step"].extend([t] * len(self.lambdas))
+        self.rows["network"].extend(range(len(self.lambdas)))
+        self.rows["lambda"].extend(self.lambdas)
+        self.rows["seed"].extend(self.seeds)
+        return time.perf_counter() - started
