@@ -34,7 +34,7 @@ def test_a_hand_run_writes_beside_not_into_the_reports_results(hand, tmp_path):
     assert not run.official and run.progress
     assert run.results_dir == tmp_path / "hand" / "assignment" / "results"
     assert run.figures == tmp_path / "hand" / "assignment" / NAME  # each notebook its folder
-    assert run.cache_dir == tmp_path / "assignment" / "cache"  # keyed by inputs: safe to share
+    assert run.cache_dir == tmp_path / "cache"  # keyed by every input: one for all profiles
 
 
 def test_a_leaked_make_variable_does_not_make_a_jupyter_run_official(monkeypatch, tmp_path):

@@ -3,13 +3,13 @@ searches side by side, the ablation's rows, and the ablation itself (one change 
 each kept only if it raises validation accuracy, its hyper-parameters searched side by side;
 the test set read once per row)."""
 
-import numpy as np
 
 from helpers.cifar.augment import flip_shift
 from helpers.experiments import range_test
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
 from helpers.training.loop import train
+from helpers.training.settings import stream
 
 
 def train_snapshots(split, settings, lambdas, seeds=None, dropout=None, max_shift: int = 0,
@@ -46,7 +46,7 @@ def _augmentation(seed: int, max_shift: int, p_flip: float):
                          f"and {p_flip}")
     if max_shift == 0 and p_flip == 0:
         return None
-    rng = np.random.default_rng([3, seed])
+    rng = stream("augmentation", seed)
     return lambda X, y, t: (flip_shift(X, rng, max_shift, p_flip), y)
 
 

@@ -42,7 +42,8 @@ def search(split, settings: Settings, lambdas, progress: bool = True, device=Non
     {"lambda", "train_accuracy", "val_accuracy", "train_cost", "val_cost", "train_loss",
     "val_loss"}, the metrics measured on the whole sets at the end of training.
     """
-    _, history = train(split, settings, lambdas, curves=False, progress=progress, device=device)
+    _, history = train(split, settings, lambdas, record_curves=False, progress=progress,
+                       device=device)
     curves = history["curves"]
     names = ("accuracy", "cost", "loss")
     columns = [f"{part}_{name}" for name in names for part in ("train", "val")]

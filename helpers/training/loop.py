@@ -10,14 +10,19 @@ from tqdm import tqdm
 from helpers.model.dropout import mask
 from helpers.model.network import evaluate, init_params, xp
 from helpers.training.schedule import learning_rates
-from helpers.training.settings import Settings, check_lambdas
+from helpers.training.settings import Settings, check_lambdas, stream
 from helpers.training.step import DivergenceError, diverged, fold, sgd_step
 
 __all__ = ["DivergenceError", "train"]  # the step is helpers.training.step.sgd_step
 METRICS = ("cost", "loss", "accuracy")
+# The decay 1 - 2 eta lambda of W1 is kept as one scale per network (helpers.training.step)
+# only while no step shrinks W1 by more than half ...
+MIN_DECAY = 0.5
+# ... and is folded into W1 before the scale gets this small (float32 keeps its precision).
+FOLD_BELOW = 1e-3
 
 
-def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=True,
+def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, progress=True,
           device=None, eta=None, record=None, on_batch=None, dropout=None,
           parts=("train", "val"), stop_on_divergence=False, on_record=None):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
@@ -30,7 +35,7 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
         the step t, or an array with one value per step (its length is the step count);
       record: the steps at which whole-set metrics are recorded (the last step is always
         recorded); None: records_per_cycle times per cycle plus step 0, or with
-        curves=False the end only;
+        record_curves=False the end only;
       on_batch: a function (X, y, t) -> (X, y) applied to each gathered mini-batch before
         its step (augmentation); X is a fresh copy it may change in place;
       dropout: the probability of dropping each hidden unit in training (inverted dropout,
@@ -48,41 +53,41 @@ def train(split, settings: Settings, lambdas, seeds=None, curves=True, progress=
     lambdas, seeds = _check_arguments(split, settings, lambdas, seeds)
     etas = learning_rates(settings, eta)
     total = len(etas)
-    record_at = _record_steps(settings, curves, total) if record is None else \
+    record_at = _record_steps(settings, record_curves, total) if record is None else \
         {int(t) for t in record if 0 <= t < total} | {total}
     dtype = np.dtype(settings.dtype)
     start = init_params(split.X_train.shape[1], settings.m, seeds, dtype)
     params, data, lam = to_engine(split, start, np.asarray(lambdas, dtype), dtype, device)
-    run = Run(params, data, lam, lambdas, seeds, parts)
-    run.dropout(dropout, settings.seed, device)
+    state = State(params, data, lam, lambdas, seeds, parts)
+    state.dropout(dropout, settings.seed, device)
     batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
     seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
-    fold_early = 2 * float(etas.max(initial=0)) * max(lambdas) < 0.5
-    w1_scale = xp(params["W1"]).ones_like(lam) if fold_early else None
+    use_w1_scale = 1 - 2 * float(etas.max(initial=0)) * max(lambdas) > MIN_DECAY
+    w1_scale = xp(params["W1"]).ones_like(lam) if use_w1_scale else None
     for t in tqdm(range(total + 1), disable=not progress, mininterval=1,
                   desc=f"training {len(lambdas)} network(s)", unit="step"):
-        if t in record_at or (w1_scale is not None and w1_scale.min() < 1e-3):
+        if t in record_at or (w1_scale is not None and w1_scale.min() < FOLD_BELOW):
             fold(params, w1_scale)
         if t in record_at:
-            seconds["evaluation"] += run.record(t)
+            seconds["evaluation"] += state.record(t)
             if on_record is not None:
                 on_record(t, params)
         if t == total:
             break
         try:
-            run.step(t, next(batches), float(etas[t]), w1_scale, on_batch)
+            state.step(t, next(batches), float(etas[t]), w1_scale, on_batch)
         except DivergenceError:
             if not stop_on_divergence:
                 raise
             fold(params, w1_scale)
-            seconds["evaluation"] += run.record(t) if t not in record_at else 0
-            total = run.stopped_at = t
+            seconds["evaluation"] += state.record(t) if t not in record_at else 0
+            total = state.stopped_at = t
             break
     seconds["total"] += time.perf_counter()
-    history = {"curves": run.rows, "eta": {"step": list(range(total)),
+    history = {"curves": state.rows, "eta": {"step": list(range(total)),
                                            "eta": etas[:total].tolist()}, "seconds": seconds}
-    if run.stopped_at is not None:
-        history["stopped_at"] = run.stopped_at
+    if state.stopped_at is not None:
+        history["stopped_at"] = state.stopped_at
     return {k: to_numpy(v) for k, v in params.items()}, history
 
 
@@ -98,9 +103,9 @@ def _check_arguments(split, settings: Settings, lambdas, seeds):
     return lambdas, seeds
 
 
-def _record_steps(settings: Settings, curves: bool, total: int) -> set:
+def _record_steps(settings: Settings, record_curves: bool, total: int) -> set:
     """Steps at which whole-set metrics are recorded: ~records_per_cycle per cycle, 0, end."""
-    if not curves:
+    if not record_curves:
         return {total}
     every = max(1, (2 * settings.n_s) // settings.records_per_cycle)
     return set(range(0, total, every)) | {total}
@@ -108,7 +113,7 @@ def _record_steps(settings: Settings, curves: bool, total: int) -> set:
 
 def minibatches(n: int, batch_size: int, seed: int, total: int):
     """Index arrays of the mini-batches of `total` steps: a seeded reshuffle every epoch."""
-    order = np.random.default_rng([1, seed])
+    order = stream("minibatches", seed)
     per_epoch = n // batch_size
     for t in range(total):
         if t % per_epoch == 0:
@@ -138,7 +143,7 @@ def to_numpy(a):
     return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
 
 
-class Run:
+class State:
     """The state of one training run: engine arrays, the curves table, the step."""
 
     def __init__(self, params, data, lam, lambdas, seeds, parts=("train", "val")):
@@ -158,7 +163,7 @@ class Run:
         if rate.any() and device is not None:
             raise ValueError("dropout runs on the numpy engine only: leave device at None")
         if rate.any():
-            self.keep, self.masks = (1 - rate).reshape(-1, 1, 1), np.random.default_rng([2, seed])
+            self.keep, self.masks = (1 - rate).reshape(-1, 1, 1), stream("dropout", seed)
 
     def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
         X, y = self.data["X_train"], self.data["y_train"]

@@ -5,6 +5,10 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 DTYPES = ("float32", "float64")
+# The random streams of a run, one id each, so that no two kinds of draw share a generator:
+# stream(kind, seed) is numpy.random.default_rng([STREAMS[kind], seed]). The initialisation
+# draws from default_rng(seed) itself (helpers.model.network.init_params).
+STREAMS = {"minibatches": 1, "dropout": 2, "augmentation": 3}
 
 
 @dataclass(frozen=True)
@@ -72,3 +76,8 @@ def check_lambdas(lambdas) -> list:
         if isinstance(lam, bool | str) or not np.isfinite(lam) or lam < 0:
             raise ValueError(f"lambda must be a finite number >= 0, got {lam!r}")
     return [float(lam) for lam in values]
+
+
+def stream(kind: str, seed: int) -> np.random.Generator:
+    """The generator of one kind of draw ("minibatches", "dropout", "augmentation") for a seed."""
+    return np.random.default_rng([STREAMS[kind], seed])

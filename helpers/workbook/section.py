@@ -57,7 +57,8 @@ class Section:
         figures = paths.resolve(p.get("figures_dir", "figures"))
         self.figures = figures / self.profile if official else \
             figures / "hand" / self.profile / name  # a copy's figures beside, not over, 06's
-        self.cache_dir = build / self.profile / "cache" if p.get("use_cache", True) else None
+        # one cache for every profile and hand run: its key holds every input, not the profile
+        self.cache_dir = build / "cache" if p.get("use_cache", True) else None
         self.progress = not official and sys.stderr is not None  # a person is watching
         self.started, self.numbers = time.time(), {}
         self.all_numbers = self.numbers  # everything saved; a part records into a dict of it
