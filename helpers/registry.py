@@ -52,6 +52,28 @@ def by_name(name: str, registry=None) -> dict | None:
     return next((s for s in (registry or load())["sections"] if s["notebook"] == name), None)
 
 
+def numbering(registry=None) -> dict:
+    """Figures and listings numbered in registry order: {"figures": {stem: number},
+    "listings": {key: [number of its first listing, ...]}}."""
+    registry = registry or load()
+    figures, listings = {}, {}
+    for s in registry["sections"]:
+        for stem in s["figures"]:
+            figures[stem] = len(figures) + 1
+        first = sum(len(n) for n in listings.values()) + 1
+        listings[s["key"]] = list(range(first, first + s["listings"]))
+    return {"figures": figures, "listings": listings}
+
+
+def by_key(key: str, registry=None) -> dict:
+    """The entry whose `key` is `key` (the report's short name); KeyError naming the keys."""
+    sections = (registry or load())["sections"]
+    found = next((s for s in sections if s["key"] == key), None)
+    if found is None:
+        raise KeyError(f"no section with key {key!r}; keys: {[s['key'] for s in sections]}")
+    return found
+
+
 def makefile(registry=None) -> str:
     """Make variables and rules: the section list, the long chain, each `reads` order."""
     registry = registry or load()

@@ -76,3 +76,24 @@ def test_the_command_line_needs_only_the_standard_library():
     out = subprocess.run(["python3", "-S", "-m", "helpers.registry", "names"], check=True,
                          capture_output=True, text=True, cwd=paths.ROOT).stdout
     assert out.split() == sections.names()
+
+
+def test_figures_and_listings_are_numbered_in_registry_order():
+    registry = {"sections": [
+        {"key": "a", "figures": ["f-a1", "f-a2"], "listings": 1},
+        {"key": "b", "figures": [], "listings": 2},
+        {"key": "c", "figures": ["f-c"], "listings": 0}]}
+    numbers = sections.numbering(registry)
+    assert numbers["figures"] == {"f-a1": 1, "f-a2": 2, "f-c": 3}  # not 1, 1 for a's two
+    assert numbers["listings"] == {"a": [1], "b": [2, 3], "c": []}
+
+
+def test_headings_and_captions_come_from_the_registry():
+    from helpers.report import prose
+
+    entry = sections.by_key("three")
+    assert prose.heading("three") == f"## {entry['title']}"
+    assert prose.figure_caption("three", 1, "x.") == "**Figure 4:** x."
+    assert prose.listing_caption("fine", "y.") == "**Listing 5:** y."
+    with pytest.raises(KeyError, match="no section with key 'nope'"):
+        sections.by_key("nope")

@@ -3,6 +3,7 @@ contradict its numbers (the tables are in helpers/report/tables.py). In the repo
 the gradient check, Exercises 3 and 4, the lambda searches and the final network, then
 beyond the assignment: the range test and the bonus."""
 
+from helpers import registry
 from helpers.report.formatting import mean_std, pc, plural
 
 BOUNDS = {"autograd": 1e-10, "finite_difference": 1e-6}  # what "the gradients are correct" means
@@ -221,3 +222,22 @@ def bonus_after(run: dict, targets=TARGETS) -> str:
                    "met." if reached else f", short of the targets of "
                    f"{100 * targets[0]:.0f} % for one network and {100 * targets[1]:.0f} % for an "
                    "ensemble within this training budget.")
+
+
+# Headings and captions, titled and numbered from the registry (notebooks/sections.toml)
+
+
+def heading(key: str, level: int = 2) -> str:
+    """The section's heading: its registry title, "## Exercise 3"."""
+    return f"{'#' * level} {registry.by_key(key)['title']}"
+
+
+def figure_caption(key: str, index: int, text: str) -> str:
+    """ "**Figure 5:** text" for the index-th figure of section `key` (registry order)."""
+    stem = registry.by_key(key)["figures"][index]
+    return f"**Figure {registry.numbering()['figures'][stem]}:** {text}"
+
+
+def listing_caption(key: str, text: str, index: int = 0) -> str:
+    """ "**Listing 4:** text" for the index-th listing of section `key`."""
+    return f"**Listing {registry.numbering()['listings'][key][index]}:** {text}"
