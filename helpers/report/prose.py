@@ -56,7 +56,7 @@ def exercise3_after(one: dict) -> str:
     return (f"The network ends at {pc(a['train'])} on the training set, {pc(a['val'])} on "
             f"validation and {pc(a['test'])} on the test set. Trained with "
             f"{plural(seeds, 'seed')} side by side, the test accuracy is {mean_std(over)} (mean ± "
-            f"standard deviation). Figure 2 shows the learning rate: "
+            f"standard deviation). Figure {figure_number('one', 1)} shows the learning rate: "
             f"{plural(s['cycles'], 'triangle')} from {s['eta_min']:g} up to "
             f"{s['eta_max']:g} and back in {one['steps']} steps.")
 
@@ -232,10 +232,14 @@ def heading(key: str, level: int = 2) -> str:
     return f"{'#' * level} {registry.by_key(key)['title']}"
 
 
+def figure_number(key: str, index: int) -> int:
+    """The number of the index-th figure of section `key`, in registry order."""
+    return registry.numbering()["figures"][registry.by_key(key)["figures"][index]]
+
+
 def figure_caption(key: str, index: int, text: str) -> str:
     """ "**Figure 5:** text" for the index-th figure of section `key` (registry order)."""
-    stem = registry.by_key(key)["figures"][index]
-    return f"**Figure {registry.numbering()['figures'][stem]}:** {text}"
+    return f"**Figure {figure_number(key, index)}:** {text}"
 
 
 def listing_caption(key: str, text: str, index: int = 0) -> str:
