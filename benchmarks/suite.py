@@ -1,0 +1,223 @@
+"""The suite: each goal's workloads, timed by the harness, as rows judged against the goals.
+
+`rows` runs them all in the table's order. The numpy engine is timed in this process, every
+reference and the torch engines each in a fresh process of their own (`own`, a
+harness.OwnProcesses). A per-step time is a median over shape["steps"] steps divided by them.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks import goals, wide, workloads
+from benchmarks.goals import BONUS, ENGINE, MEMORY, REPORT, SEARCH, STEP
+from benchmarks.harness import OwnProcesses, interleaved, one_blas_thread
+from benchmarks.rows import Row
+from benchmarks.workloads import ENGINES, flops_per_step, our_steps
+
+ONE = "numpy engine, one BLAS thread"  # the candidate timed beside the engine, as make -j2 runs it
+STEP_STEPS = 4  # goal 1 times 4 times the shape's steps: one step is short
+USER_STEPS = 5  # beside the search, the PyTorch user's step is timed over 5 times the steps
+CYCLE = 2 * workloads.search_n_s(workloads.FULL["n"])  # steps of the coarse search: 1800
+COARSE, SEEDS = "coarse search", "seed repeats"  # the two side-by-side runs of goal 2
+WIDE_NETWORKS = (1, 2)  # the bonus's wide step alone and its 2 seeds side by side
+GIB, MIB = 2**30, 2**20
+
+
+def rows(shape: dict, own: OwnProcesses, whole_search: bool, data_path, build: Path,
+         profile: str) -> list:
+    """Every row, in the table's order. The whole search (when asked) runs first, before
+    the random data exists: its memory is its own; the bonus last, after the memory row."""
+    whole = whole_search_rows(data_path) if whole_search else []
+    X, y = workloads.data(shape)
+    found = step_rows(shape, X, y, own)
+    found += side_by_side_rows(shape, X, y, shape["lambdas"], COARSE, own)
+    found += against_extrapolation(whole, found)
+    found += side_by_side_rows(shape, X, y, shape["seeds"], SEEDS, own)
+    found += evaluation_rows(shape, X, y, shape["lambdas"], own)
+    found += report_rows(build, profile)
+    found += memory_rows(X)
+    return found + wide_rows(shape, X, y, own)  # after the memory row: its peak is the search's
+
+
+def gflops(flops: float, seconds: float) -> str:
+    return f"{flops / seconds / 1e9:.0f} GFLOP/s"
+
+
+def step_rows(shape: dict, X, y, own: OwnProcesses) -> list:
+    """Goal 1: one step of one network (batch 100, m = 50) against PyTorch and BLAS; then
+    the torch engines and one BLAS thread against the numpy engine."""
+    shape = {**shape, "steps": STEP_STEPS * shape["steps"]}
+    lam = [workloads.LAM]
+    runs = interleaved({"ours": our_steps(shape, X, y, lam),
+                        ONE: one_blas_thread(our_steps(shape, X, y, lam))}, shape["reps"])
+    for group in ("torch_user", "products", "torch_engines"):
+        runs |= own(group, shape, 1)
+    t = {k: v / shape["steps"] for k, v in runs.items()}
+    ours = {"goal": STEP, "what": "one step, 1 network (numpy engine)", "median_s": t["ours"]}
+    found = [
+        Row(**ours, reference="PyTorch user's step (nn.Sequential, autograd, SGD)",
+            reference_median_s=t["torch_user"], ratio=t["ours"] / t["torch_user"],
+            **goals.STEP_VS_PYTORCH.judge(t["ours"] / t["torch_user"])),
+        Row(**ours, reference="its matrix products alone (numpy)",
+            reference_median_s=t["products"], ratio=t["ours"] / t["products"],
+            **goals.STEP_VS_PRODUCTS.judge(t["ours"] / t["products"]))]
+    return found + [Row(goal=ENGINE, what=f"one step, 1 network, {name}", median_s=t[name],
+                        reference="numpy engine", reference_median_s=t["ours"],
+                        ratio=t[name] / t["ours"]) for name in (*ENGINES, ONE)]
+
+
+def cycle_what(label: str) -> str:
+    """The `what` of the one-cycle extrapolation row of a side-by-side run."""
+    return f"{label}: one cycle ({CYCLE} steps), numpy, extrapolated"
+
+
+def side_by_side_rows(shape: dict, X, y, networks: int, label: str,
+                      own: OwnProcesses) -> list:
+    """Goal 2: `networks` networks side by side against the products on the same shapes
+    (same library) and against `networks` sequential runs of the PyTorch user's step;
+    then the torch engines against the numpy engine and against their own products."""
+    lambdas = workloads.lambdas(networks)
+    user_shape = {**shape, "steps": USER_STEPS * shape["steps"]}
+    runs = interleaved({"ours": our_steps(shape, X, y, lambdas),
+                        ONE: one_blas_thread(our_steps(shape, X, y, lambdas))}, shape["reps"])
+    runs |= own("products", shape, networks)
+    runs |= own("torch_engines", shape, networks)
+    t = {k: v / shape["steps"] for k, v in runs.items()}
+    t["torch_user"] = own("torch_user", user_shape, 1)["torch_user"] / user_shape["steps"]
+    flops = flops_per_step(shape, networks)
+    rate = {k: gflops(flops, v) for k, v in t.items()}
+    sequential = networks * t["torch_user"]
+    step = f"{label}: step, {networks} networks (numpy)"
+    found = [
+        Row(goal=SEARCH, what=f"{step}, {rate['ours']}", median_s=t["ours"],
+            reference=f"numpy products alone, same shapes, {rate['products']}",
+            reference_median_s=t["products"], ratio=t["products"] / t["ours"],
+            **goals.GEMM_RATE.judge(t["products"] / t["ours"])),
+        Row(goal=SEARCH, what=step, median_s=t["ours"],
+            reference=f"{networks} sequential PyTorch-user steps (1 timed, x {networks})",
+            reference_median_s=sequential, ratio=sequential / t["ours"],
+            **goals.TIMES_FASTER.judge(sequential / t["ours"])),
+        Row(goal=SEARCH, what=cycle_what(label), median_s=CYCLE * t["ours"],
+            reference=f"{networks} sequential PyTorch-user runs, extrapolated",
+            reference_median_s=CYCLE * sequential, ratio=sequential / t["ours"],
+            note=f"{shape['steps'] * shape['reps']} timed steps, "
+                 f"times {CYCLE} / {shape['steps']}")]
+    for name in ENGINES:
+        found += [Row(goal=ENGINE, what=f"{label}: step, {name}, {rate[name]}", median_s=t[name],
+                      reference=f"numpy engine, {rate['ours']}", reference_median_s=t["ours"],
+                      ratio=t[name] / t["ours"]),
+                  Row(goal=ENGINE, what=f"{label}: step, {name}", median_s=t[name],
+                      reference=f"its products alone, {rate[name + ' products']}",
+                      reference_median_s=t[name + " products"],
+                      ratio=t[name + " products"] / t[name])]
+    return found + [Row(goal=ENGINE, what=f"{label}: step, {ONE}, {rate[ONE]}", median_s=t[ONE],
+                        reference=f"numpy engine, {rate['ours']}", reference_median_s=t["ours"],
+                        ratio=t[ONE] / t["ours"])]
+
+
+def whole_search_rows(path=None) -> list:
+    """The coarse search itself, once, on CIFAR-10 (`workloads.whole_search`). Not a
+    median; its reference, the one-cycle extrapolation, is set by `against_extrapolation`."""
+    from helpers.cifar.data import DataError
+
+    what = "whole coarse search on CIFAR-10"
+    try:
+        seconds, top = workloads.whole_search(path)
+    except DataError as err:
+        return [Row(goal=SEARCH, what=what, median_s=None, note=f"not measured: {err}")]
+    return [Row(goal=SEARCH, what=f"{what}, measured once; best val {top['val_accuracy']:.1%} "
+                f"(lambda {top['lambda']:.2g})", median_s=seconds,
+                reference="one cycle extrapolated from the timed steps",
+                note="includes the final whole-set evaluation")]
+
+
+def against_extrapolation(whole: list, found: list) -> list:
+    """The whole search's rows with the coarse search's one-cycle extrapolation as reference."""
+    cycle = next(r for r in found if r.what == cycle_what(COARSE))
+    return [replace(r, reference_median_s=cycle.median_s, ratio=r.median_s / cycle.median_s)
+            if r.median_s else r for r in whole]
+
+
+def evaluation_rows(shape: dict, X, y, networks: int, own: OwnProcesses) -> list:
+    """Whole-set evaluation of `networks` networks against its two products alone."""
+    runs = interleaved({"ours": workloads.our_evaluation(shape, X, y, networks)},
+                       shape["reps"])
+    runs |= own("evaluation_products", shape, networks)
+    flops = workloads.evaluation_flops(shape, networks)
+    return [Row(goal=REPORT, what=f"whole-set evaluation, {networks} networks x "
+                f"{workloads.evaluated(shape)} images, {gflops(flops, runs['ours'])}",
+                median_s=runs["ours"],
+                reference=f"its products alone, {gflops(flops, runs['products'])}",
+                reference_median_s=runs["products"], ratio=runs["products"] / runs["ours"])]
+
+
+def report_rows(build: Path, profile: str) -> list:
+    """Goal 3 from the report build's own records (`workloads.report_seconds`). A notebook
+    that took less than its training read the cache: a clean build would have added the
+    training. The total is judged only when every notebook of the report has a record."""
+    seconds, training, missing = workloads.report_seconds(build, profile)
+    budget = {"reference": f"{goals.REPORT_BUDGET_S / 60:.0f} minutes",
+              "reference_median_s": goals.REPORT_BUDGET_S}
+    if not seconds:
+        return [Row(goal=REPORT, what=f"make report ({profile})", median_s=None, **budget,
+                    target=goals.WITHIN_BUDGET.text,
+                    note=f"not measured: no {build / profile}/results")]
+    clean = {k: v + training.get(k, 0.0) if training.get(k, 0.0) > v else v
+             for k, v in seconds.items()}
+    total = sum(clean.values())
+    found = [Row(goal=REPORT, what=f"notebook {k}, training {training.get(k, 0.0):.1f} s of it",
+                 median_s=clean[k], reference="total", reference_median_s=total,
+                 ratio=clean[k] / total,
+                 note=f"cached: ran in {seconds[k]:.1f} s" if clean[k] > seconds[k] else "")
+             for k in seconds]
+    judged = goals.WITHIN_BUDGET.judge(total / goals.REPORT_BUDGET_S)
+    note = ("clean-build estimate from the last make report's records; "
+            "notebooks only, export not included")
+    return found + [Row(goal=REPORT, what=f"notebooks of {profile}, one after another",
+                        median_s=total, **budget, ratio=total / goals.REPORT_BUDGET_S,
+                        target=judged["target"], met=None if missing else judged["met"],
+                        note=f"incomplete, no record of {missing}" if missing else note)]
+
+
+def memory_rows(X) -> list:
+    """Goal 4: peak resident memory of this process (the 100-network search and its data)."""
+    peak = workloads.peak_rss() / GIB
+    return [Row(goal=MEMORY, what="peak RSS (GiB, not s), this benchmark process", median_s=peak,
+                reference=f"{goals.MEMORY_GIB:.0f} GiB", reference_median_s=goals.MEMORY_GIB,
+                ratio=peak / goals.MEMORY_GIB, **goals.WITHIN_MEMORY.judge(peak / goals.MEMORY_GIB),
+                note=f"GiB; data float32 ({X.dtype}, {X.nbytes / MIB:.0f} MiB), "
+                     "no float64 copy")]
+
+
+def wide_rows(shape: dict, X, y, own: OwnProcesses) -> list:
+    """Goal 5: the bonus's wide step (benchmarks/wide.py) at each width of shape["wide"],
+    of 1 network and of 2 side by side (the bonus's seeds), against its matrix products
+    alone and against the PyTorch user's step (1 timed, x N)."""
+    if X.shape[1] != wide.D:  # the quick shapes' rows are not 32 x 32 images
+        X, y = workloads.data({**shape, "d": wide.D})
+    found = []
+    for m in shape["wide"]:
+        at = {**shape, "d": wide.D, "m": m}
+        user = own("torch_user_wide", at, 1)["torch_user_wide"] / at["steps"]
+        for networks in WIDE_NETWORKS:
+            found += _wide_rows(at, X, y, networks, user, own)
+    return found
+
+
+def _wide_rows(shape: dict, X, y, networks: int, user: float, own: OwnProcesses) -> list:
+    ours = wide.our_wide_steps(shape, X, y, networks, workloads.batches(shape))
+    runs = interleaved({"ours": ours}, shape["reps"])
+    runs |= own("products", shape, networks)
+    t = {k: v / shape["steps"] for k, v in runs.items()}
+    rate = {k: gflops(flops_per_step(shape, networks), v) for k, v in t.items()}
+    what = f"bonus m={shape['m']}, {networks} network{'s' * (networks > 1)} (dropout, flips/shifts)"
+    sequential = networks * user
+    return [Row(goal=BONUS, what=f"{what}, {rate['ours']}", median_s=t["ours"],
+                reference=f"numpy products alone, same shapes, {rate['products']}",
+                reference_median_s=t["products"], ratio=t["products"] / t["ours"],
+                **goals.GEMM_RATE.judge(t["products"] / t["ours"])),
+            Row(goal=BONUS, what=f"{what}, numpy", median_s=t["ours"],
+                reference=f"{networks} x PyTorch-user step (Dropout, torch flips/shifts)",
+                reference_median_s=sequential, ratio=sequential / t["ours"],
+                note="ratio: times faster than PyTorch; "
+                     f"its step timed once, times {networks}")]
