@@ -10,12 +10,17 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks import wide
-from benchmarks.bench import GROUPS, OWN_PROCESS, QUICK, _batches, data, main, write_json
+from benchmarks import goals, suite, wide
+from benchmarks.bench import main
+from benchmarks.output import OWN_PROCESS, write_json
+from benchmarks.references import GROUPS
+from benchmarks.rows import Row
+from benchmarks.workloads import QUICK, batches, data
+from helpers import registry
 from helpers.cifar.augment import mirror_translate
 
-KEYS = {"goal", "what", "median_s", "reference", "reference_median_s", "ratio", "target",
-        "met", "note"}
+KEYS = ["goal", "what", "median_s", "reference", "reference_median_s", "ratio", "target",
+        "met", "note"]  # a row's JSON keys, in order
 
 
 @pytest.mark.slow  # eighteen reference processes, most of them importing torch
@@ -27,7 +32,7 @@ def test_quick_benchmark_prints_and_writes_the_table(tmp_path, capsys):
     label, run = next(iter(runs.items()))
     assert label in ("as-is", "openblas-unset") and run["label"] == label
     assert {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "threadpool_info"} <= run["environment"].keys()
-    assert all(row.keys() == KEYS and row["met"] in (True, False, None) for row in run["rows"])
+    assert all(list(row) == KEYS and row["met"] in (True, False, None) for row in run["rows"])
     assert {row["goal"] for row in run["rows"]} >= {"1 step", "2 search", "3 report", "4 memory"}
     report = [row for row in run["rows"] if row["goal"] == "3 report"]
     assert any(row["note"].startswith("not measured") for row in report)
@@ -79,7 +84,7 @@ def test_the_torch_users_flips_and_shifts_are_the_engines():
 def test_the_wide_step_runs_again_and_leaves_the_data_unchanged():
     shape = {**QUICK, "d": wide.D, "m": 8}
     X, y = data(shape)
-    run = wide.our_wide_steps(shape, X, y, 2, _batches(shape))
+    run = wide.our_wide_steps(shape, X, y, 2, batches(shape))
     before = X.copy()
     run()
     run()  # a second call goes on from the first (the decay scale was folded back into W1)
@@ -110,3 +115,61 @@ def test_runs_under_other_settings_are_kept(tmp_path):
     assert json.loads(path.read_text()) == {"runs": {"as-is": {"rows": [3]},
                                                      "openblas-unset": {"rows": [2]}}}
     assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]  # no temporary file left
+
+
+def test_a_row_takes_keywords_only_and_keeps_its_json_keys_in_order():
+    with pytest.raises(TypeError):
+        Row("1 step", "one step", 1.0)  # the positional call the dataclass refuses
+    row = Row(goal="1 step", what="one step", median_s=1.0)
+    assert list(row.as_json()) == KEYS
+    assert row.as_json() == {**dict.fromkeys(KEYS), "goal": "1 step", "what": "one step",
+                             "median_s": 1.0, "reference": "", "target": "", "note": ""}
+
+
+def test_targets_judge_the_ratio():
+    assert goals.STEP_VS_PYTORCH.judge(1.2) == {"target": "<= 1.2", "met": True}
+    assert goals.GEMM_RATE.judge(0.69)["met"] is False
+    assert goals.TIMES_FASTER.judge(2.0)["met"] is True
+    assert goals.WITHIN_BUDGET.judge(1.0) == {"target": "< 1200 s", "met": False}
+    assert goals.WITHIN_MEMORY.judge(0.5) == {"target": "< 3 GiB", "met": True}
+
+
+def _executed(folder, name: str, record: dict, duration: float) -> None:
+    (folder / "results").mkdir(parents=True, exist_ok=True)
+    (folder / "notebooks").mkdir(parents=True, exist_ok=True)
+    (folder / "results" / f"{name}.json").write_text(json.dumps(record))
+    notebook = {"cells": [], "metadata": {"papermill": {"duration": duration}}}
+    (folder / "notebooks" / f"{name}.ipynb").write_text(json.dumps(notebook))
+
+
+def test_report_rows_read_the_last_builds_records(tmp_path):
+    """A cached notebook counts its training (a clean build would train); a run in progress
+    (a dotted name) is not counted; the total is judged only once every notebook of the report
+    (the registry's sections, then the report) has a record."""
+    folder = tmp_path / "assignment"
+    assert suite.report_rows(tmp_path, "assignment")[0].note.startswith("not measured")
+    _executed(folder, "02-clr-one-cycle", {"seconds": 5.0, "train_seconds": 40.0}, 6.0)
+    running = {"cells": [], "metadata": {"papermill": {"duration": 99.0}}}
+    (folder / "notebooks" / "02-clr-one-cycle.running.ipynb").write_text(json.dumps(running))
+    first, total = suite.report_rows(tmp_path, "assignment")
+    assert first.what == "notebook 02-clr-one-cycle, training 40.0 s of it"
+    assert first.median_s == 46.0 and first.note == "cached: ran in 6.0 s"
+    assert total.met is None and total.note.startswith("incomplete, no record of ['01-")
+    for name in [*registry.names(), "report"]:
+        _executed(folder, name, {"seconds": 10.0}, 1.0)
+    *notebooks, total = suite.report_rows(tmp_path, "assignment")
+    assert len(notebooks) == len(registry.names()) + 1 and total.met is True
+    assert total.median_s == 10.0 * len(notebooks) and total.target == "< 1200 s"
+    assert total.ratio == pytest.approx(total.median_s / goals.REPORT_BUDGET_S)
+
+
+def test_the_whole_search_is_set_against_the_one_cycle_extrapolation(tmp_path):
+    missing = suite.whole_search_rows(tmp_path)  # no CIFAR-10 there
+    assert missing[0].median_s is None and missing[0].note.startswith("not measured")
+    what = suite.cycle_what(suite.COARSE)
+    assert what == "coarse search: one cycle (1800 steps), numpy, extrapolated"
+    cycle = Row(goal=goals.SEARCH, what=what, median_s=50.0)
+    whole = Row(goal=goals.SEARCH, what="whole coarse search", median_s=60.0)
+    assert suite.against_extrapolation([whole, *missing], [cycle]) == [
+        Row(goal=goals.SEARCH, what="whole coarse search", median_s=60.0,
+            reference_median_s=50.0, ratio=1.2), *missing]
