@@ -16,10 +16,16 @@ help: ## list the targets
 setup: $(STAMP) ## create .venv with every dependency (torch pinned) and register the kernel
 
 # The kernel goes inside .venv (--sys-prefix): each clone's Jupyter finds its own Python.
+# JupyterLab's defaults there (overrides.json) never fetch news nor ask about it: no "get
+# notified about official Jupyter news?" pop-up in a new clone (Settings > Notifications
+# still switches it on).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+LAB_QUIET    := {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
 	$(PY) -m ipykernel install --sys-prefix --name dd2424-a2 --display-name "Python (DD2424 A2)" >/dev/null
+	@mkdir -p $(LAB_SETTINGS) && echo '$(LAB_QUIET)' > $(LAB_SETTINGS)/overrides.json
 	@touch $@
 
 test: $(STAMP) ## ruff, then the test suite (real-data tests run when data/ holds CIFAR-10)
@@ -43,6 +49,10 @@ lab: $(STAMP) ## JupyterLab on notebooks/ at http://LAB_HOST:LAB_PORT (127.0.0.1
 	env -u WORKBOOK_NOTEBOOK -u WORKBOOK_MAKE $(VENV)/bin/jupyter lab --no-browser \
 	  --ip $(LAB_HOST) --port $(LAB_PORT) \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+
+.PHONY: check-lab
+check-lab: $(STAMP) ## JupyterLab in headless chromium: 02 and a copy of 06 run by hand without errors, with figures, no news pop-up, make report's outputs untouched (after make report)
+	$(PY) .ci/check-lab
 
 .PHONY: readme
 readme: $(STAMP) ## README results table from build/{seed,assignment}/results (--check: python -m helpers.report.readme --check)
