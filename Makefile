@@ -65,8 +65,9 @@ bench: $(STAMP) ## benchmarks (step, search, report times, memory; one whole coa
 
 # ---- the report: notebooks run by papermill, exported by nbconvert ----------------------
 # make report PROFILE=name runs notebooks/*.ipynb with params/<name>.yaml into
-# build/<name>/notebooks/, then build/<name>/report.html and report.pdf. Results and the
-# training cache are in build/<name>/, figures in figures/<name>/.
+# build/<name>/notebooks/, then build/<name>/report.html and report.pdf. Results are in
+# build/<name>/results/, figures in figures/<name>/; the training cache, one for every profile
+# (its key holds every input), in build/cache/.
 PROFILE   ?= assignment
 ifeq ($(wildcard params/$(PROFILE).yaml),)
   $(error unknown PROFILE '$(PROFILE)': there is no params/$(PROFILE).yaml; the profiles are \
