@@ -14,3 +14,14 @@ def test_mean_std_of_one_set_over_seeds():
             "val": {"mean": 0.5, "std": 0.01, "values": [0.49, 0.51]}}
     assert mean_std(over) == "46.19 ± 0.27 %"
     assert mean_std(over, "val", unit="") == "50.00 ± 1.00"
+
+
+def test_one_home_for_mean_plus_minus_std():
+    from helpers.report import listings, tables
+
+    spread = {"mean": 0.5713, "std": 0.0027, "values": [0.57, 0.5727]}
+    assert listings.seeds_line(spread) == "Test accuracy over 2 seed(s): 57.13 ± 0.27 %"
+    row = {"row": "x", "val": spread, "test": spread, "members": 1}
+    assert "| x | 57.13 ± 0.27 | 57.13 ± 0.27 | 2 |" in tables.ablation([row])
+    one = {**spread, "values": [0.5713]}
+    assert "| x | 57.13 | 57.13 | 1 |" in tables.ablation([{**row, "val": one, "test": one}])

@@ -17,7 +17,12 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
+def pm(spread: dict, unit: str = " %") -> str:
+    """ "46.19 ± 0.27 %": the mean ± std of a spread over seeds ({"mean", "std", "values"},
+    fractions), in percent; unit "" for a table cell."""
+    return f"{100 * spread['mean']:.2f} ± {100 * spread['std']:.2f}{unit}"
+
+
 def mean_std(over: dict, part: str = "test", unit: str = " %") -> str:
-    """ "46.19 ± 0.27 %": mean ± std over seeds of one set's accuracy, from a results file's
-    accuracy_over_seeds ({part: {"mean", "std", "values"}})."""
-    return f"{100 * over[part]['mean']:.2f} ± {100 * over[part]['std']:.2f}{unit}"
+    """pm() of one set's accuracy from a results file's accuracy_over_seeds ({part: spread})."""
+    return pm(over[part], unit)

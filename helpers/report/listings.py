@@ -1,5 +1,8 @@
 """The report's listings: plain-text blocks, each a function of the numbers it prints."""
 
+from helpers.report.formatting import pm
+
+
 def accuracy_listing(accuracy: dict, steps: int) -> str:
     """The report's accuracy listing: "Accuracy for training : 64.56% with steps 1000"."""
     names = {"train": "training", "val": "validation", "test": "testing"}
@@ -26,7 +29,7 @@ def gradient_listing(errors: dict) -> str:
 def seeds_line(spread_test: dict) -> str:
     """"Test accuracy over 5 seed(s): 46.19 ± 0.27 %" from an over_seeds() of test accuracies."""
     return (f"Test accuracy over {len(spread_test['values'])} seed(s): "
-            f"{100 * spread_test['mean']:.2f} ± {100 * spread_test['std']:.2f} %")
+            f"{pm(spread_test)}")
 
 
 def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
@@ -56,9 +59,8 @@ def eta_range(chosen: dict) -> str:
 def range_comparison(rows: list) -> str:
     """One line per (label, eta_min, eta_max, accuracy_over_seeds): validation and test."""
     return "\n".join(
-        f"eta {lo:.3g} .. {hi:.3g} ({label}): validation {100 * o['val']['mean']:.2f} ± "
-        f"{100 * o['val']['std']:.2f} %, test {100 * o['test']['mean']:.2f} ± "
-        f"{100 * o['test']['std']:.2f} % ({len(o['test']['values'])} seeds)"
+        f"eta {lo:.3g} .. {hi:.3g} ({label}): validation {pm(o['val'])}, test {pm(o['test'])} "
+        f"({len(o['test']['values'])} seeds)"
         for label, lo, hi, o in rows)
 
 
@@ -79,8 +81,7 @@ def bonus_listing(final: dict) -> str:
              f"shifts up to {c['max_shift']} px, flips p = {c['p_flip']:g}, {c['cycles']} "
              f"cycles, eta {c['eta_min']:.3g} .. {c['eta_max']:.3g}",
              f"one network: validation {100 * one['val']['mean']:.2f} %, test "
-             f"{100 * one['test']['mean']:.2f} ± {100 * one['test']['std']:.2f} % "
-             f"({len(one['test']['values'])} seeds)"]
+             f"{pm(one['test'])} ({len(one['test']['values'])} seeds)"]
     if group:
         lines.append(f"ensemble of {group['members']} networks: validation "
                      f"{100 * group['val']['mean']:.2f} %, test {100 * group['test']['mean']:.2f}"

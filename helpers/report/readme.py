@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import paths, registry
 from helpers.report import listings, tables
 from helpers.report.formatting import pc as percent
-from helpers.report.formatting import sci
+from helpers.report.formatting import pm, sci
 from helpers.workbook.results import atomic_write
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -37,7 +37,7 @@ def gradient_cell(r: dict) -> str:
 def accuracy_cell(r: dict) -> str:
     """Test accuracy of the run, then (mean ± std over its seeds) when it has several."""
     spread = r.get("accuracy_over_seeds", {}).get("test")
-    seeds = f" ({100 * spread['mean']:.2f} ± {100 * spread['std']:.2f})" if spread else ""
+    seeds = f" ({pm(spread, unit='')})" if spread else ""
     return percent(r["accuracy"]["test"]) + seeds
 
 

@@ -1,5 +1,6 @@
-"""The report's Reproduction tables: the original's numbers beside this run's, the settings."""
+"""The report's tables: the original's numbers beside this run's, the settings, the ablation."""
 
+from helpers.report.formatting import pm
 
 RUNS = {"Exercise 3": "one", "Exercise 4": "three", "Best lambda": "final"}
 
@@ -16,7 +17,7 @@ def reproduction(R: dict, original: dict) -> str:
         t = run["accuracy_over_seeds"]["test"]
         rows += [f"| {label}: {part} accuracy ({run['steps']} steps) | {100 * o[part]:.2f} | "
                  f"{100 * run['accuracy'][part]:.2f}"
-                 + (f" ({100 * t['mean']:.2f} ± {100 * t['std']:.2f})" if part == "test" else "")
+                 + (f" ({pm(t, unit='')})" if part == "test" else "")
                  + " |" for part in ("train", "val", "test")]
     for label in ("coarse", "fine"):
         o, b = original[label], R[label]["best"][0]
@@ -59,8 +60,7 @@ def ablation(rows: list) -> str:
     """The ablation table in Markdown: each row adds one change to the one above."""
     lines = ["| configuration | validation accuracy (%) | test accuracy (%) | networks |",
              "|---|---|---|---|"]
-    fmt = lambda s: f"{100 * s['mean']:.2f}" + (f" ± {100 * s['std']:.2f}"  # noqa: E731
-                                                if len(s["values"]) > 1 else "")
+    fmt = lambda s: pm(s, unit="") if len(s["values"]) > 1 else f"{100 * s['mean']:.2f}"  # noqa: E731
     lines += [f"| {r['row']}{'' if r.get('kept', True) else ' (not kept)'} | {fmt(r['val'])} | "
               f"{fmt(r['test'])} | "
               f"{len(r['val']['values']) if r['members'] == 1 else r['members']} |" for r in rows]
