@@ -107,7 +107,7 @@ def test_the_range_test_says_when_it_stopped_early_and_with_how_few_measurements
     chosen = range_test.choose(history([0, 4, 6], [0.2, 0.4, 0.1], etas, stopped=6), 5, 0.25)
     assert chosen["measurements"] == 3 and chosen["stopped_at_eta"] == etas[6]
     assert chosen["eta_max"] == etas[0]  # window 5 over 3 values: all the same mean, a tie
-    text = listings.eta_range(chosen)
+    text = listings.chosen_range(chosen)
     assert "diverged at eta = 0.07, where the test stopped after 3 measurements" in text
     assert "only 3 measurements, fewer than the window of 5" in text
     with pytest.raises(ValueError, match="1 measurement.*diverged.*too few"):

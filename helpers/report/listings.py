@@ -43,7 +43,7 @@ def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
     return "\n".join(lines)
 
 
-def eta_range(chosen: dict) -> str:
+def chosen_range(chosen: dict) -> str:
     """The range the range test's rule chose, and the rule, in one listing."""
     stop, count = chosen.get("stopped_at_eta"), chosen.get("measurements")
     few = count is not None and count < chosen["window"]
