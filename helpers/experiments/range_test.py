@@ -91,7 +91,7 @@ def curve(history: dict, metric: str = "val_accuracy") -> tuple:
 
 
 def choose(history: dict, window: int, fraction: float) -> dict:
-    """The range the rule reads off the seeds' mean validation accuracy (helpers.lrrange)."""
+    """The range the rule (eta_range, above) reads off the seeds' mean validation accuracy."""
     at, accuracy = curve(history)
     stopped = float(at[-1]) if "stopped_at" in history else None
     if len(at) < 2:

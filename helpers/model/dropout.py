@@ -5,7 +5,7 @@ z_i ~ Bernoulli(keep) drawn afresh for every image, s = W2 h~ + b2, p = softmax(
 E[u] = 1, so E[h~] = h and evaluation uses the network without dropout (no rescaling).
 Backward, with G = (P - Y) / n:
   dW2 = G H~^T,  db2 = G 1,  G1 = (W2^T G) * U * 1[S1 > 0],  dW1 = G1 X^T,  db1 = G1 1.
-Since U * 1[S1 > 0] = (1 / keep) 1[H~ > 0], helpers.network.deltas called with H~ gives
+Since U * 1[S1 > 0] = (1 / keep) 1[H~ > 0], helpers.model.network.deltas called with H~ gives
 G1 up to the factor 1 / keep: backward multiplies it in.
 """
 
@@ -32,7 +32,7 @@ def mask(rng: np.random.Generator, shape, keep, dtype=np.float32) -> np.ndarray:
 def forward(params: dict, X, U, w1_scale=None):
     """P (N, K, n) and the dropped-out hidden activations H~ = max(0, S1) * U, (N, m, n).
 
-    w1_scale as in helpers.network.scores.
+    w1_scale as in helpers.model.network.scores.
     """
     _, H = scores(params, X, w1_scale)
     H_drop = H * U

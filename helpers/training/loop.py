@@ -27,7 +27,7 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
           parts=("train", "val"), stop_on_divergence=False, on_record=None):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
-    Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.data.Split);
+    Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.cifar.data.Split);
     settings; lambdas (N,); seeds (N,) initialisation seeds, default settings.seed for all;
     device: None for numpy, or a torch device such as "cpu" or "cuda".
     The seams, each optional:

@@ -5,7 +5,7 @@ report's notation: images are the columns of X (d x n), the labels are one-hot c
 Y (K x n), and every line sits next to the formula it computes. There are no speed tricks
 here: no stacking of networks, no in-place updates, no fused BLAS calls, no scale kept
 apart from W1. The training does not use this module; it runs the engine
-(helpers.engine.sgd_step, N networks at once, fused and in place). compare_with_engine
+(helpers.training.step.sgd_step, N networks at once, fused and in place). compare_with_engine
 runs both on the same mini-batch, so the fast code can be checked against the formulas.
 
 Shapes, one network: W1 (m, d), b1 (m, 1), W2 (K, m), b2 (K, 1); d input dimensions,
@@ -101,7 +101,7 @@ def plain_step(params: dict, X_rows, y, lam: float, eta: float) -> dict:
 def cyclic_eta(t: int, eta_min: float, eta_max: float, n_s: int) -> float:
     """The triangular learning rate eta_t at update step t = 0, 1, ... (one cycle: 2 n_s steps).
 
-    The same numbers as helpers.schedule.cyclic_eta, written case by case as in the report.
+    The same numbers as helpers.training.schedule.cyclic_eta, written case by case as in the report.
     """
     l = t // (2 * n_s)  # the cycle that step t is in, the report's l  # noqa: E741
     if t <= (2 * l + 1) * n_s:  # 2 l n_s <= t <= (2 l + 1) n_s: on the way up

@@ -19,7 +19,7 @@ def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None, U=
     lam: (N, 1, 1) per-network lambdas; buffer: optional (N, m, d) scratch for dL/dW1.
     w1_scale: optional (N, 1, 1), updated in place, with W1 = w1_scale * params["W1"]: the
     decay then multiplies one number per network instead of every entry of W1.
-    U: optional (N, m, n) scaled dropout mask of the hidden layer (helpers.dropout.mask).
+    U: optional (N, m, n) scaled dropout mask of the hidden layer (helpers.model.dropout.mask).
     Raises DivergenceError when a probability turns NaN or infinite.
     """
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below

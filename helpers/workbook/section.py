@@ -71,7 +71,7 @@ class Section:
         return view
 
     def split(self, kind: str):
-        """The named split (helpers.data.load_split) with this notebook's data parameters."""
+        """The named split (helpers.cifar.data.load_split) with this notebook's data parameters."""
         p = self.parameters
         split = load_split(kind, path=p.get("data_dir") or None, seed=p.get("split_seed", 0),
                            limit=p.get("limit") or None)
