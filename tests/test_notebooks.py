@@ -155,7 +155,7 @@ def test_report_shows_every_figure_and_listing_of_the_registry(quick_run):
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert text.count("Accuracy for testing : ") == 3
     assert text.count("lambda=") == 6 and text.count("Relative errors in W:") == 2
-    shown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    shown = "\n".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
     for kind, count in (("Figure", n_figures), ("Listing", n_listings)):  # numbered by the registry
         assert [shown.count(f"**{kind} {k}:**") for k in range(1, count + 2)] == [1] * count + [0]
     titles = [line for line in shown.splitlines() if line.startswith("## ")]
