@@ -11,28 +11,27 @@ import pytest
 
 from helpers import registry as sections
 from helpers import workbook
-from helpers.workbook import profiles as params
-from helpers.workbook import section
+from helpers.workbook import profiles, section
 
 REGISTRY = sections.load()
 SECTIONS = sections.names(REGISTRY)
 ALL = [*SECTIONS, REGISTRY["report"]["notebook"]]
 TRAINING = [s["notebook"] for s in REGISTRY["sections"] if s["figures"] and "lam" in
-            params.declared(params.NOTEBOOKS / f"{s['notebook']}.ipynb")]
+            profiles.declared(profiles.NOTEBOOKS / f"{s['notebook']}.ipynb")]
 SEARCHES = [s["notebook"] for s in REGISTRY["sections"] if "count" in
-            params.declared(params.NOTEBOOKS / f"{s['notebook']}.ipynb")]
+            profiles.declared(profiles.NOTEBOOKS / f"{s['notebook']}.ipynb")]
 
 
 def read(name):
-    return nbformat.read(params.NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    return nbformat.read(profiles.NOTEBOOKS / f"{name}.ipynb", as_version=4)
 
 
 def test_every_notebook_is_in_the_registry_and_every_entry_has_a_notebook():
     """Every committed notebook; a person's copies (06-best-lambda-Copy1) are theirs."""
-    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=params.NOTEBOOKS,
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=profiles.NOTEBOOKS,
                              capture_output=True, text=True)
     names = [Path(n).stem for n in tracked.stdout.split()] if tracked.returncode == 0 else \
-        [p.stem for p in params.NOTEBOOKS.glob("*.ipynb") if section.strip_copy(p.stem) == p.stem]
+        [p.stem for p in profiles.NOTEBOOKS.glob("*.ipynb") if section.strip_copy(p.stem) == p.stem]
     assert sorted(names) == sorted(ALL)
 
 
@@ -46,7 +45,7 @@ def run_notebook(name, out, values, cwd, official=True):
             env.setenv(workbook.MAKE, "1")
         else:
             env.delenv(workbook.MAKE, raising=False)
-        papermill.execute_notebook(str(params.NOTEBOOKS / f"{name}.ipynb"), str(out),
+        papermill.execute_notebook(str(profiles.NOTEBOOKS / f"{name}.ipynb"), str(out),
                                    parameters=values, kernel_name="python3", progress_bar=False,
                                    cwd=str(cwd), execution_timeout=300)
 
@@ -67,7 +66,7 @@ def test_committed_without_outputs_and_orchestrates_only(name):
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_notebook_has_profile_and_build_dir(name):
-    known = params.notebook_parameters(params.NOTEBOOKS / f"{name}.ipynb")
+    known = profiles.notebook_parameters(profiles.NOTEBOOKS / f"{name}.ipynb")
     assert {"profile", "build_dir"} <= set(known)
     assert known["profile"] == '"assignment"'
 
@@ -79,9 +78,9 @@ def quick_run(tmp_path_factory, cifar_dir):
     paths = {"build_dir": str(tmp / "build"), "figures_dir": str(tmp / "figures"),
              "data_dir": str(cifar_dir)}
     for name in ALL:
-        notebook = params.NOTEBOOKS / f"{name}.ipynb"
-        known = params.notebook_parameters(notebook)
-        values = {**params.parameters_for("quick", name),
+        notebook = profiles.NOTEBOOKS / f"{name}.ipynb"
+        known = profiles.notebook_parameters(notebook)
+        values = {**profiles.parameters_for("quick", name),
                   **{k: v for k, v in paths.items() if k in known}}
         run_notebook(name, tmp / f"{name}.ipynb", values, tmp)
     return tmp
@@ -128,7 +127,7 @@ def test_the_range_test_keeps_its_own_split_and_settings_apart_from_the_retraini
 @pytest.mark.parametrize("name", SEARCHES)
 def test_search_results(quick_run, name):
     r = result(quick_run, name)
-    assert len(r["runs"]) == params.load_profile("quick")[name]["count"]
+    assert len(r["runs"]) == profiles.load_profile("quick")[name]["count"]
     assert len(r["best"]) == 3
     assert [b["val_accuracy"] for b in r["best"]] == sorted(
         (x["val_accuracy"] for x in r["runs"]), reverse=True)[:3]
@@ -169,7 +168,7 @@ def test_report_shows_every_figure_and_listing_of_the_registry(quick_run):
 def test_fine_search_can_centre_on_the_coarse_optimum(quick_run, cifar_dir):
     import math
 
-    values = {**params.parameters_for("quick", "05-lambda-fine-search"), "profile": "quick",
+    values = {**profiles.parameters_for("quick", "05-lambda-fine-search"), "profile": "quick",
               "build_dir": str(quick_run / "build"), "data_dir": str(cifar_dir),
               "centre_on_coarse": True, "half_width": 0.5, "use_cache": False}
     run_notebook("05-lambda-fine-search", quick_run / "05-centred.ipynb", values, quick_run)
@@ -184,7 +183,7 @@ def test_a_hand_run_never_changes_what_the_report_reads(quick_run, cifar_dir):
     official = quick_run / "build" / "quick" / "results" / f"{name}.json"
     figures = sorted((quick_run / "figures" / "quick").iterdir())
     before = official.read_bytes(), [f.read_bytes() for f in figures]
-    values = {**params.parameters_for("quick", name), "lam": 0.5,
+    values = {**profiles.parameters_for("quick", name), "lam": 0.5,
               "build_dir": str(quick_run / "build"), "figures_dir": str(quick_run / "figures"),
               "data_dir": str(cifar_dir)}
     run_notebook(name, quick_run / "02-by-hand.ipynb", values, quick_run, official=False)
@@ -203,7 +202,7 @@ def without_make_variables() -> dict:
 def edited_copy(name, path, values):
     """notebooks/<name>.ipynb copied to `path` with its parameters cell's values replaced by
     `values`, as a person edits a copy before running it (section and types kept)."""
-    nb = json.loads((params.NOTEBOOKS / f"{name}.ipynb").read_text())
+    nb = json.loads((profiles.NOTEBOOKS / f"{name}.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
     lines = []
     for line in "".join(cell["source"]).splitlines():
@@ -224,8 +223,8 @@ def test_a_duplicated_notebook_runs_under_papermill_and_saves_under_its_own_name
     official = quick_run / "build" / "quick" / "results"
     before = {p.name: p.read_bytes() for p in official.iterdir()}
     copy = quick_run / f"{name}-Copy1.ipynb"  # JupyterLab's Duplicate
-    copy.write_bytes((params.NOTEBOOKS / f"{name}.ipynb").read_bytes())
-    values = {**params.parameters_for("quick", name), "build_dir": str(quick_run / "build"),
+    copy.write_bytes((profiles.NOTEBOOKS / f"{name}.ipynb").read_bytes())
+    values = {**profiles.parameters_for("quick", name), "build_dir": str(quick_run / "build"),
               "figures_dir": str(quick_run / "figures"), "data_dir": str(cifar_dir)}
     yaml_file = quick_run / f"{name}-Copy1.yaml"
     yaml_file.write_text(json.dumps(values))  # JSON is YAML
@@ -249,7 +248,7 @@ def test_nbconvert_runs_a_renamed_copy_with_no_variable_set(quick_run, cifar_dir
     name = "02-clr-one-cycle"
     official = quick_run / "build" / "quick" / "results"
     before = {p.name: p.read_bytes() for p in official.iterdir()}
-    values = {**params.parameters_for("quick", name), "build_dir": str(quick_run / "build"),
+    values = {**profiles.parameters_for("quick", name), "build_dir": str(quick_run / "build"),
               "figures_dir": str(quick_run / "figures"), "data_dir": str(cifar_dir)}
     copy = edited_copy(name, quick_run / "my lam experiment.ipynb", {**values, "lam": 0.02})
     jupyter = Path(sys.executable).parent / "jupyter"

@@ -2,42 +2,42 @@
 
 import pytest
 
-from helpers.workbook import profiles as params
+from helpers.workbook import profiles
 
 
 @pytest.mark.parametrize("profile", ["assignment", "seed", "quick"])
 def test_every_profile_names_only_known_parameters(profile):
-    params.check_profile(profile)
-    one = params.parameters_for(profile, "02-clr-one-cycle")
+    profiles.check_profile(profile)
+    one = profiles.parameters_for(profile, "02-clr-one-cycle")
     assert one["profile"] == profile
 
 
 def test_unknown_parameter_is_rejected_with_the_known_ones():
-    notebook = params.NOTEBOOKS / "02-clr-one-cycle.ipynb"
+    notebook = profiles.NOTEBOOKS / "02-clr-one-cycle.ipynb"
     with pytest.raises(ValueError, match=r"no parameter\(s\) \['lamda'\].*'lam'"):
-        params.check({"lam": 0.1, "lamda": 0.1}, notebook)
+        profiles.check({"lam": 0.1, "lamda": 0.1}, notebook)
 
 
 def test_unknown_profile_and_section_are_rejected(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no profile 'nope'"):
-        params.load_profile("nope")
-    monkeypatch.setattr(params, "PROFILES", tmp_path)
+        profiles.load_profile("nope")
+    monkeypatch.setattr(profiles, "PROFILES", tmp_path)
     (tmp_path / "bad.yaml").write_text("02-clr-one-cyle:\n  lam: 0.1\n")
     with pytest.raises(ValueError, match="02-clr-one-cyle"):
-        params.load_profile("bad")
+        profiles.load_profile("bad")
     (tmp_path / "stray.yaml").write_text("shared:\n  lamda: 0.1\n")
     with pytest.raises(ValueError, match="lamda"):
-        params.check_profile("stray")
+        profiles.check_profile("stray")
 
 
 def test_params_command_writes_one_notebooks_yaml(tmp_path):
     import yaml
 
     out = tmp_path / "p.yaml"
-    assert params.main(["seed", "03-clr-three-cycles", "-o", str(out)]) == 0
+    assert profiles.main(["seed", "03-clr-three-cycles", "-o", str(out)]) == 0
     got = yaml.safe_load(out.read_text())
     assert got["profile"] == "seed" and got["m"] == 100 and got["batch_size"] == 62
-    assert params.main(["nope", "03-clr-three-cycles"]) == 1
+    assert profiles.main(["nope", "03-clr-three-cycles"]) == 1
 
 
 @pytest.mark.parametrize(("values", "message"), [
@@ -50,21 +50,21 @@ def test_params_command_writes_one_notebooks_yaml(tmp_path):
     ({"limit": -1}, "limit must be >= 0"),
 ])
 def test_wrong_values_name_the_parameter_and_what_it_takes(values, message):
-    types = params.declared(params.NOTEBOOKS / "06-best-lambda.ipynb")
+    types = profiles.declared(profiles.NOTEBOOKS / "06-best-lambda.ipynb")
     with pytest.raises(ValueError, match=message):
-        params.check_values(values, types, "06-best-lambda.ipynb")
+        profiles.check_values(values, types, "06-best-lambda.ipynb")
 
 
 def test_good_values_pass_and_an_int_is_a_float():
-    types = params.declared(params.NOTEBOOKS / "06-best-lambda.ipynb")
-    params.check_values({"n_s": 0, "lam": -1, "eta_max": 1, "use_cache": False}, types, "06")
+    types = profiles.declared(profiles.NOTEBOOKS / "06-best-lambda.ipynb")
+    profiles.check_values({"n_s": 0, "lam": -1, "eta_max": 1, "use_cache": False}, types, "06")
     assert types["lam"] == "float" and types["n_s"] == "int" and types["profile"] == "str"
 
 
 def test_a_profile_with_a_wrong_type_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(params, "PROFILES", tmp_path)
+    monkeypatch.setattr(profiles, "PROFILES", tmp_path)
     (tmp_path / "typo.yaml").write_text("02-clr-one-cycle:\n  n_s: -5\n")
-    assert params.main(["typo", "02-clr-one-cycle"]) == 1
+    assert profiles.main(["typo", "02-clr-one-cycle"]) == 1
     (tmp_path / "typo.yaml").write_text("02-clr-one-cycle:\n  lam: abc\n")
     with pytest.raises(ValueError, match="lam must be a float"):
-        params.parameters_for("typo", "02-clr-one-cycle")
+        profiles.parameters_for("typo", "02-clr-one-cycle")

@@ -6,7 +6,7 @@ import pytest
 
 from helpers import paths
 from helpers import registry as sections
-from helpers.workbook import profiles as params
+from helpers.workbook import profiles
 
 GOOD = """
 [[section]]
@@ -67,9 +67,9 @@ def test_a_wrong_registry_is_refused_with_what_is_wrong(tmp_path, change, messag
 def test_the_real_registry_matches_the_notebooks_and_profiles():
     real = sections.load()
     for entry in real["sections"]:
-        assert (params.NOTEBOOKS / f"{entry['notebook']}.ipynb").is_file()
+        assert (profiles.NOTEBOOKS / f"{entry['notebook']}.ipynb").is_file()
     for profile in ("assignment", "seed", "quick"):
-        assert set(params.load_profile(profile)) - {"shared"} <= set(sections.names(real))
+        assert set(profiles.load_profile(profile)) - {"shared"} <= set(sections.names(real))
 
 
 def test_the_command_line_needs_only_the_standard_library():

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from helpers import workbook
-from helpers.workbook import profiles as params
+from helpers.workbook import profiles
 from helpers.workbook import section as session
 
 NAME = "02-clr-one-cycle"
@@ -17,9 +17,9 @@ NAME = "02-clr-one-cycle"
 def defaults(name=NAME) -> dict:
     """The parameters cell's own values, as a hand run has them."""
     namespace = {}
-    cells = params.declared(params.NOTEBOOKS / f"{name}.ipynb")
+    cells = profiles.declared(profiles.NOTEBOOKS / f"{name}.ipynb")
     source = next(c for c in json.loads(
-        (params.NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
+        (profiles.NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
         if "parameters" in c["metadata"].get("tags", []))
     exec("".join(source["source"]), namespace)  # the cell is typed literals only
     return {k: namespace[k] for k in cells}
@@ -34,7 +34,7 @@ def hand(monkeypatch):
 
 def test_a_hand_run_writes_beside_not_into_the_reports_results(hand, tmp_path):
     run = workbook.start({**defaults(), "build_dir": str(tmp_path), "figures_dir": str(tmp_path),
-                          "__session__": str(params.NOTEBOOKS / f"{NAME}.ipynb")})
+                          "__session__": str(profiles.NOTEBOOKS / f"{NAME}.ipynb")})
     assert not run.official and run.progress
     assert run.results_dir == tmp_path / "hand" / "assignment" / "results"
     assert run.figures == tmp_path / "hand" / "assignment" / NAME  # each notebook its folder
@@ -45,7 +45,7 @@ def test_a_leaked_make_variable_does_not_make_a_jupyter_run_official(monkeypatch
     monkeypatch.setenv(workbook.NAME, "06-best-lambda")
     monkeypatch.setenv(workbook.MAKE, "1")
     copy = tmp_path / f"{NAME}-Copy1.ipynb"
-    copy.write_bytes((params.NOTEBOOKS / f"{NAME}.ipynb").read_bytes())
+    copy.write_bytes((profiles.NOTEBOOKS / f"{NAME}.ipynb").read_bytes())
     run = workbook.start({**defaults(), "build_dir": str(tmp_path), "__session__": str(copy)})
     assert run.name == f"{NAME}-Copy1" and not run.official
     assert run.entry["notebook"] == NAME
@@ -54,7 +54,7 @@ def test_a_leaked_make_variable_does_not_make_a_jupyter_run_official(monkeypatch
 def copy_of(name, tmp_path, new_name, section=True):
     """A copy of notebooks/<name>.ipynb as tmp_path/<new_name>.ipynb, its section parameter
     kept (as JupyterLab's Duplicate or cp keeps it) or deleted."""
-    nb = json.loads((params.NOTEBOOKS / f"{name}.ipynb").read_text())
+    nb = json.loads((profiles.NOTEBOOKS / f"{name}.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
     cell["source"] = [line for line in cell["source"]
                       if section or not line.startswith("section:")]
@@ -149,7 +149,7 @@ def clean(monkeypatch):
 
 
 def test_jupyter_names_the_notebook_of_a_hand_run(clean, tmp_path):
-    path = params.NOTEBOOKS / f"{NAME}.ipynb"
+    path = profiles.NOTEBOOKS / f"{NAME}.ipynb"
     assert session.which_notebook({"__session__": str(path)}) == (NAME, path,
                                                                   "Jupyter's session")
     copy = tmp_path / "my-copy.ipynb"
@@ -160,7 +160,7 @@ def test_jupyter_names_the_notebook_of_a_hand_run(clean, tmp_path):
 
 def test_jupyters_session_wins_over_a_leaked_variable(clean, monkeypatch):
     monkeypatch.setenv(session.NAME, "06-best-lambda")  # exported in the shell of `make lab`
-    path = params.NOTEBOOKS / f"{NAME}.ipynb"
+    path = profiles.NOTEBOOKS / f"{NAME}.ipynb"
     assert session.which_notebook({"__session__": str(path)})[0] == NAME
     assert session.which_notebook({})[:1] == ("06-best-lambda",)  # make's own runs
 
@@ -168,7 +168,7 @@ def test_jupyters_session_wins_over_a_leaked_variable(clean, monkeypatch):
 def test_then_the_command_that_started_the_kernel_then_the_section_parameter(
         clean, monkeypatch, tmp_path):
     assert session.which_notebook({"section": NAME}) == (
-        NAME, params.NOTEBOOKS / f"{NAME}.ipynb", "its section parameter")
+        NAME, profiles.NOTEBOOKS / f"{NAME}.ipynb", "its section parameter")
     copy = tmp_path / f"{NAME} copy.ipynb"
     copy.write_text("{}")
     monkeypatch.setattr(session, "launcher_notebook", lambda: str(copy))
