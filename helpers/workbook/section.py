@@ -134,15 +134,15 @@ class Section:
     def cached(self, fn, split, settings: Settings, *args, **kwargs):
         """fn(split, settings, *args, **kwargs) through the training cache (seconds recorded)."""
         limit = self.parameters.get("limit", 0)
-        folder = self.cache_dir
-        try:
-            inputs = {"split": split.describe(), "data": [split.name, split.seed, limit],
-                      "settings": settings.to_dict(), "args": cache.describe(args),
-                      "kwargs": {k: cache.describe(v) for k, v in kwargs.items()}}
+        folder, inputs = self.cache_dir, None
+        try:  # the key only where there is a cache (describing hashes every array passed)
+            inputs = None if folder is None else {
+                "split": split.describe(), "data": [split.name, split.seed, limit],
+                "settings": settings.to_dict(), "args": cache.describe(args),
+                "kwargs": {k: cache.describe(v) for k, v in kwargs.items()}}
         except cache.Uncacheable as err:
-            inputs, folder = None, None
-            if self.cache_dir is not None:
-                print(f"not cached (trained afresh every time): the key cannot capture {err}")
+            folder = None
+            print(f"not cached (trained afresh every time): the key cannot capture {err}")
         value, seconds = cache.cached(folder, inputs, fn, split, settings, *args,
                                       progress=self.progress, **kwargs)
         self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + seconds
