@@ -1,156 +1,174 @@
-"""The bonus's training: snapshots at the end of each cycle, seeded augmentation, selection
-on validation, and the ablation rows."""
+"""The bonus's protocol: runs that pair seeds, members that do not, rows that remove one
+component each, verdicts by the keep rule, the chosen recipe and the final split."""
 
 import numpy as np
 import pytest
 
+from helpers.cifar.data import Split
 from helpers.experiments import bonus
-from helpers.report import tables
+from helpers.report import listings, tables
+from helpers.training.loop import minibatches
 from helpers.training.settings import Settings
-from tests.test_loop import synthetic_split
 
 SETTINGS = Settings(eta_min=1e-3, eta_max=5e-2, n_s=5, cycles=3, batch_size=8, m=10)
 
 
-def image_split(seed=0):
-    """A synthetic split whose rows have CIFAR-10's 3072 values (augmentation needs them)."""
-    return synthetic_split(n_train=40, n_val=20, d=3072, seed=seed)
+def image_split(seed=0, n_train=48, n_val=24):
+    """A synthetic Split whose rows have CIFAR-10's 3072 values (augmentation needs them)."""
+    rng = np.random.default_rng(seed)
+    make = lambda n: (rng.standard_normal((n, 3072)).astype(np.float32),  # noqa: E731
+                      rng.integers(0, 10, n))
+    (Xa, ya), (Xv, yv), (Xt, yt) = make(n_train), make(n_val), make(n_val)
+    return Split(Xa, ya, Xv, yv, Xt, yt, np.zeros(3072, np.float32), np.ones(3072, np.float32),
+                 None, f"synthetic{seed}", seed)
 
 
-def test_a_snapshot_at_each_cycle_end_and_the_last_is_the_result():
-    params, history, snapshots = bonus.train_snapshots(image_split(), SETTINGS, [1e-3, 1e-2],
-                                                       progress=False)
-    assert sorted(snapshots, key=int) == ["10", "20", "30"]
-    for k, v in params.items():
-        np.testing.assert_array_equal(snapshots["30"][k], v)
-    assert not np.allclose(snapshots["10"]["W1"], params["W1"])
-    assert sorted(set(history["curves"]["step"])) == [0, 10, 20, 30]
+def test_snapshots_are_the_last_cycle_ends_and_validation_is_read_twice_a_cycle():
+    params, history, snaps = bonus.train_recipe(image_split(), SETTINGS, [1e-3], [0.0], k=8,
+                                                snapshots=2, progress=False)
+    assert sorted(snaps, key=int) == ["20", "30"]
+    np.testing.assert_array_equal(snaps["30"]["W1"], params["W1"])
+    assert sorted(set(history["curves"]["step"])) == [0, 5, 10, 15, 20, 25, 30]
+    assert params["W1"].shape == (1, 10, 8)  # the first layer sees the k components
 
 
-def test_augmentation_is_seeded_and_changes_training():
+def test_a_network_in_a_stack_is_the_network_trained_alone():
+    """Paired rows: stacked or alone, seed s gets the same initialisation, batches, masks and
+    augmentation (a shared mask generator would drift apart from the second step on)."""
+    split, kw = image_split(), {"k": 8, "max_shift": 2, "p_flip": 0.5, "progress": False}
+    stack = bonus.train_recipe(split, SETTINGS, [1e-3, 1e-2], [0.3, 0.5], **kw)[0]
+    alone = bonus.train_recipe(split, SETTINGS, [1e-2], [0.5], **kw)[0]
+    np.testing.assert_allclose(stack["W1"][1], alone["W1"][0], rtol=1e-4, atol=1e-6)
+    other = bonus.train_recipe(split, SETTINGS.__class__(**{**SETTINGS.to_dict(), "seed": 1}),
+                               [1e-2], [0.5], **kw)[0]
+    assert not np.allclose(other["W1"][0], alone["W1"][0], atol=1e-3)
+
+
+def test_augmentation_is_seeded_changes_training_and_refuses_impossible_shifts():
     split = image_split()
-    plain = bonus.train_snapshots(split, SETTINGS, [1e-3], progress=False)[0]
-    a = bonus.train_snapshots(split, SETTINGS, [1e-3], max_shift=3, p_flip=0.5,
-                              progress=False)[0]
-    b = bonus.train_snapshots(split, SETTINGS, [1e-3], max_shift=3, p_flip=0.5,
-                              progress=False)[0]
+    plain = bonus.train_recipe(split, SETTINGS, [1e-3], [0.0], k=8, progress=False)[0]
+    a, b = (bonus.train_recipe(split, SETTINGS, [1e-3], [0.0], k=8, max_shift=3, p_flip=0.5,
+                               progress=False)[0] for _ in range(2))
     np.testing.assert_array_equal(a["W1"], b["W1"])
     assert not np.allclose(a["W1"], plain["W1"])
+    with pytest.raises(ValueError, match="max_shift"):
+        bonus.train_recipe(split, SETTINGS, [1e-3], [0.0], max_shift=33, progress=False)
 
 
-def test_pick_takes_the_best_final_validation_accuracy():
-    history = {"curves": {"step": [0, 0, 9, 9], "network": [0, 1, 0, 1],
-                          "val_accuracy": [0.9, 0.1, 0.4, 0.5]}}
-    assert bonus.pick([1e-4, 1e-3], history) == (1e-3, 1)  # the end counts, not step 0
-
-
-def test_rows_and_the_table():
+def test_the_projection_is_fitted_on_the_training_rows_of_the_split_given():
     split = image_split()
-    params, _, snapshots = bonus.train_snapshots(split, SETTINGS, [1e-3, 1e-3], seeds=[0, 1],
-                                                 progress=False)
-    split.X_test, split.y_test = split.X_val, split.y_val
-    single = bonus.accuracy_row("wider", params, split)
-    assert len(single["val"]["values"]) == 2 and single["members"] == 1
-    both = bonus.accuracy_row("ensemble", params, split, members=list(snapshots.values()))
-    assert both["members"] == 6 and len(both["test"]["values"]) == 1
-    table = tables.ablation([single, both])
-    assert "| ensemble |" in table and table.count("\n") == 3
-    assert f"{100 * single['val']['mean']:.2f} ± " in table
+    data, proj = bonus.features(split, 8)
+    np.testing.assert_allclose(proj.mean, split.X_train.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(data.X_test, proj(split.X_test))
+    assert bonus.features(split, 0) == (split, None)
 
 
-@pytest.mark.parametrize("shift", [-1, 33])
-def test_impossible_shifts_are_refused(shift):
-    with pytest.raises(ValueError):
-        bonus.train_snapshots(image_split(), SETTINGS, [1e-3], max_shift=shift, progress=False)
+# The study, on tiny real trainings
 
 
-# The ablation's bookkeeping, on a fake trainer (what is kept; the figure, the ensemble and the
-# chosen configuration always from the kept configuration)
-
-BASE = {"settings": {"m": 50, "cycles": 3, "eta_min": 1e-5, "eta_max": 0.1},
-        "lambda": 1e-3, "accuracy_over_seeds": {p: {"mean": 0.50, "std": 0.01,
-                                                    "values": [0.49, 0.51]}
-                                                for p in ("val", "test")}}
-
-
-def score(config: dict) -> float:
-    """The fake validation accuracy of a configuration: wide helps less than base here..."""
-    value = 0.50 + (-0.02 if config["m"] == 1000 else 0) + 0.03 * config["dropout"] \
-        + (0.02 if config["cycles"] == 6 else 0)
-    return round(value, 6)
-
-
-class FakeRun:
-    """What Ablation needs of a workbook Section: parameters, settings_for, cached."""
-
-    parameters = {"batch_size": 100, "seed": 0}
+class TinyRun:
+    """What Study needs of a workbook Section: settings_for, cached, all_numbers, each
+    cached call recorded (the settings' seed, the networks' lambdas and dropouts)."""
 
     def __init__(self):
-        self.trained = []
+        self.all_numbers, self.calls = {}, []
 
-    def settings_for(self, split, **config):
-        return config
+    def settings_for(self, split, **change):
+        base = {"n_s": 2 * (len(split.y_train) // change.get("batch_size", 8)), "m": 10,
+                "batch_size": 8, "eta_min": 1e-3, "eta_max": 5e-2}
+        return Settings(**{**base, **change})
 
-    def cached(self, fn, split, settings, lambdas, seeds=None, dropout=0.0, **augment):
-        config = {**settings, "lam": lambdas[0], "dropout": dropout, **augment}
-        self.trained.append(config)
-        params = {"config": config, "W1": [[0]] * len(lambdas)}
-        history = {"config": config}
-        snapshots = {str(t): {"config": config, "end": t} for t in (10, 20, 30)}
-        return params, history, snapshots
-
-
-@pytest.fixture
-def fake_row(monkeypatch):
-    def row(label, params, split, members=None):
-        config = params["config"]
-        value = score(config) + (0.01 if members else 0)
-        spread = {"mean": value, "std": 0.0, "values": [value]}
-        return {"row": label, "val": spread, "test": spread,
-                "members": len(members) if members else 1, "config": config,
-                "member_configs": [m["config"] for m in members or []]}
-
-    monkeypatch.setattr(bonus, "accuracy_row", row)
+    def cached(self, fn, split, settings, *args, **kwargs):
+        self.calls.append((settings.seed, settings.m, args, kwargs))
+        self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + 1.0
+        return fn(split, settings, *args, progress=False, **kwargs)
 
 
-def steps():
-    return bonus.Ablation(FakeRun(), split=None, base=BASE, n_seeds=2, search_cycles=1)
+def tiny_study(seeds=(0, 1, 2)):
+    base = bonus.Recipe(m=10, k=8, max_shift=2, p_flip=0.5, cycles=2)
+    return bonus.Study(TinyRun(), image_split(0), image_split(1), base, seeds, batch_size=8)
 
 
-def test_a_change_is_kept_only_when_validation_rises(fake_row):
-    a = steps()
-    wider = a.step("+ wider", m=1000)  # 0.48 < 0.50: not kept
-    dropout = a.step("+ dropout", dropout=0.5)  # 0.515 > 0.50: kept
-    longer = a.step("+ longer", cycles=6)  # 0.535: kept
-    assert [wider["kept"], dropout["kept"], longer["kept"]] == [False, True, True]
-    assert a.config["m"] == 50 and a.config["dropout"] == 0.5 and a.config["cycles"] == 6
+def test_a_study_from_the_full_recipe_to_the_final_split():
+    study = tiny_study()
+    full, without = study.full_recipe([1e-3, 1e-2], [0.0, 0.3], snapshots=2)
+    assert full["recipe"]["dropout"] == 0.3 and without["recipe"]["dropout"] == 0.0
+    calls = study.run.calls
+    assert len(calls) == 3 and all(len(c[2][0]) == 4 for c in calls)  # one grid per seed
+    study.without("augmentation", "without flips and shifts", max_shift=0, p_flip=0.0)
+    study.without("width", "without the width", m=4, lambdas=[1e-3], dropouts=[0.0])
+    study.shorter(1)
+    study.ensembles(2)
+    names = [r["component"] for r in study.rows]
+    assert names == [None, "dropout", "augmentation", "width", "training length", "ensemble",
+                     "snapshots"]
+    for row in study.rows[1:]:
+        assert row["gain"]["n"] == 3 and row["kept"] == (row["gain"]["verdict"] == "better")
+        want = np.mean(full["val"]["values"]) - np.mean(row["val"]["values"])
+        if row["component"] not in ("ensemble", "snapshots"):
+            assert row["gain"]["gain"] == pytest.approx(want)  # full minus the row, per seed
+    # the shorter row is the full recipe's runs read at the end of cycle 1 (step 2 n_s)
+    end = 2 * study.run.settings_for(study.search).n_s
+    curve = study.curves[full["row"]]
+    assert study.rows[4]["val"]["mean"] == pytest.approx(
+        curve["val"][curve["epochs"].index(end * 8 / 48)])
+    recipe = study.chosen()
+    final = study.train_final(recipe, members=3, seed=10, snapshot_cycles=2)
+    assert final["seeds"] == [10, 11, 12] and final["ensemble"]["members"] == 3
+    assert final["snapshot_ensemble"]["members"] == 3 * min(2, recipe.cycles)
+    assert len(final["single"]["test"]["values"]) == 3
+    assert 0 <= final["agreement"] <= 1
+    text = listings.bonus_listing(study.chosen_row(recipe), final)
+    assert text.startswith("chosen recipe: m = ") and "3 independent members" in text
+    table = tables.ablation(study.rows)
+    assert table.count("\n") == len(study.rows) + 1 and "| full recipe |" in table
 
 
-def test_the_figure_and_ensemble_come_from_the_kept_configuration(fake_row):
-    a = steps()
-    a.step("+ wider", m=1000)  # trained, the best trained so far, but not kept
-    a.step("+ narrower", m=20)  # 0.50: not better than the start either
-    assert a.kept_history["config"]["m"] == 50  # not the wider network's curves
-    group = a.ensemble("+ ensemble", 2)
-    assert all(c["m"] == 50 for c in group["member_configs"])
-    final = a.single_and_ensemble()
-    assert final["configuration"] == a.config and final["single"] is a.rows[0]
-    assert final["ensemble"] is group
+def test_members_are_independent_runs_each_with_its_own_seed():
+    """Independent members: one run each, so each has its own initialisation, mini-batch
+    order, masks and augmentation. Members side by side in one run share their batches."""
+    study = tiny_study()
+    study.recipe = study.base
+    study.train_final(study.base, members=3, seed=5, snapshot_cycles=1)
+    members = study.run.calls[-3:]
+    assert [c[0] for c in members] == [5, 6, 7] and all(len(c[2][0]) == 1 for c in members)
+    orders = [next(minibatches(48, 8, seed, 1)) for seed in bonus.member_seeds(5, 3)]
+    assert not np.array_equal(orders[0], orders[1])
 
 
-def test_the_ensemble_before_any_step_trains_the_starting_configuration(fake_row):
-    a = steps()
-    group = a.ensemble("+ ensemble", 3)  # no AttributeError: it trains what is kept
-    assert group["members"] == 3 and all(c["m"] == 50 for c in group["member_configs"])
-    assert len(a.run.trained) == 1
-    a.kept_history  # noqa: B018  (reuses that training)
-    assert len(a.run.trained) == 1
+def test_chosen_drops_what_did_not_measurably_help_and_keeps_the_cheaper_projection():
+    study = tiny_study()
+    study.recipe = bonus.Recipe(m=1000, lam=1e-3, dropout=0.2, max_shift=3, p_flip=0.5, k=256,
+                                cycles=6)
+    full = [0.58, 0.59, 0.585]
+    study.full = {"val": {"values": full}}
+
+    def row(component, values, **change):
+        recipe = study.recipe.but(**change).to_dict()
+        study.rows.append({"component": component, "recipe": recipe,
+                           **bonus.verdict_of(full, values, component in bonus.SAVES_WORK)})
+
+    row("dropout", [0.581, 0.592, 0.584], dropout=0.0, lam=5e-4)  # no measurable difference
+    row("augmentation", [0.55, 0.56, 0.555], max_shift=0, p_flip=0.0)  # clearly better
+    row("projection", [0.582, 0.588, 0.586], k=0)  # no measurable difference: saves work
+    row("training length", [0.57, 0.58, 0.574], cycles=3)  # better: stays
+    chosen = study.chosen()
+    assert chosen.dropout == 0.0 and chosen.lam == 5e-4  # dropped, its own lambda
+    assert chosen.max_shift == 3 and chosen.k == 256 and chosen.cycles == 6
+    assert [r["kept"] for r in study.rows] == [False, True, True, True]
 
 
-def test_after_a_kept_change_its_own_training_serves_the_ensemble(fake_row):
-    a = steps()
-    a.step("+ dropout", dropout=0.5)
-    trained = len(a.run.trained)
-    group = a.ensemble("+ ensemble", 2)
-    assert len(a.run.trained) == trained  # no retraining
-    assert all(c["dropout"] == 0.5 for c in group["member_configs"])
+def test_a_grid_row_needs_a_dropout_rate_and_the_ensembles_need_snapshots():
+    with pytest.raises(ValueError, match="dropout rate above 0"):
+        tiny_study().full_recipe([1e-3], [0.0])
+    study = tiny_study(seeds=(0, 1))
+    study.full_recipe([1e-3], [0.3], snapshots=1)
+    with pytest.raises(ValueError, match="snapshots"):
+        study.ensembles(2)
+
+
+def test_recipe_lines():
+    r = bonus.Recipe(m=1000, lam=1e-3, dropout=0.2, max_shift=3, p_flip=0.5, k=256)
+    assert r.describe() == ("m = 1000, lambda = 0.001, dropout 0.2, flips p = 0.5 and shifts "
+                            "up to 3 px, 256 principal components, 6 cycles, eta 1e-05 .. 0.1")
+    assert "no dropout, no augmentation, raw pixels" in bonus.Recipe().describe()

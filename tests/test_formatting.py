@@ -1,5 +1,6 @@
 """How numbers are written: one function each, used by the report, the listings and the README."""
 
+from helpers.report import formatting
 from helpers.report.formatting import mean_std, pc, plural, sci
 
 
@@ -21,7 +22,8 @@ def test_one_home_for_mean_plus_minus_std():
 
     spread = {"mean": 0.5713, "std": 0.0027, "values": [0.57, 0.5727]}
     assert listings.seeds_line(spread) == "Test accuracy over 2 seed(s): 57.13 ± 0.27 %"
-    row = {"row": "x", "val": spread, "test": spread, "members": 1}
-    assert "| x | 57.13 ± 0.27 | 57.13 ± 0.27 | 2 |" in tables.ablation([row])
-    one = {**spread, "values": [0.5713]}
-    assert "| x | 57.13 | 57.13 | 1 |" in tables.ablation([{**row, "val": one, "test": one}])
+    row = {"row": "x", "val": spread, "component": "width", "kept": False,
+           "gain": {"gain": 0.0052, "se": 0.0021, "n": 3, "verdict": "better"}}
+    assert "| x | 57.13 ± 0.27 | +0.52 ± 0.21 | better | no |" in tables.ablation([row])
+    one = {**row["gain"], "se": float("inf")}
+    assert formatting.gain(one) == "+0.52 ± n/a points"  # one pair has no spread

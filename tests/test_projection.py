@@ -44,3 +44,14 @@ def test_the_split_is_projected_with_the_training_parts_fit_only():
 def test_k_out_of_range_is_refused():
     with pytest.raises(ValueError, match="k must be in 1 .. 12"):
         projection.fit(toy().X_train, 13)
+
+
+def test_the_components_are_the_top_singular_vectors_and_hold_their_variance():
+    """The covariance route gives the SVD's subspace (a wrong order or unscaled variance fails)."""
+    X = toy().X_train
+    p = projection.fit(X, 2)
+    centred = X.astype(np.float64) - X.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    overlap = np.abs(vt[:2] @ p.components.astype(np.float64))
+    np.testing.assert_allclose(np.linalg.svd(overlap)[1], 1, atol=1e-4)  # same plane
+    assert p.explained == pytest.approx((s[:2] ** 2).sum() / (s**2).sum(), rel=1e-5)

@@ -3,6 +3,7 @@
 import copy
 import json
 
+import numpy as np
 import pytest
 
 from helpers import paths
@@ -97,26 +98,60 @@ def test_every_published_number_cites_where_it_stands():
     assert len(entries) == 22 and all(e["source"] and "value" in e for e in entries)
 
 
-def bonus_run(single_test=0.55, ensemble_test=0.57, kept=(True, False)):
-    rows = [{"row": "base", "val": {"mean": 0.52}, "test": {"mean": 0.51}, "kept": True}]
-    rows += [{"row": f"+ change {k}", "val": {"mean": 0.53 + 0.01 * k}, "test": {"mean": 0.5},
-              "kept": keep} for k, keep in enumerate(kept)]
-    spread = lambda v: {"mean": v, "std": 0.0, "values": [v, v]}  # noqa: E731
-    return {"rows": rows, "parameters": {"n_seeds": 2},
-            "single": {"test": spread(single_test), "val": spread(0.55)},
-            "ensemble": {"members": 6, "test": {"mean": ensemble_test}}}
+def bonus_run(single_test=0.55, ensemble_test=0.57, snapshot_test=0.58, kept=None,
+              ablate_projection=False):
+    """A bonus results file: the full recipe, then components with their gains and verdicts."""
+    kept = kept or {"dropout": False, "augmentation": True, "ensemble": True,
+                    "snapshots": False}
+    spread = lambda v: {"mean": v, "std": 0.01, "values": [v - 0.01, v, v + 0.01]}  # noqa: E731
+    rows = [{"row": "full recipe: m = 1000", "val": spread(0.58), "component": None}]
+    for name, keep in kept.items():
+        verdict = "better" if keep else "no measurable difference"
+        rows.append({"row": f"without {name}", "val": spread(0.575), "component": name,
+                     "gain": {"gain": 0.005, "se": 0.002 if keep else 0.01, "n": 3,
+                              "verdict": verdict}, "kept": keep})
+    group = lambda n, test: {"members": n, "val": 0.6, "test": test}  # noqa: E731
+    return {"rows": rows, "parameters": {"members": 5, "ablate_projection": ablate_projection},
+            "final_split": {"single": {"test": spread(single_test), "val": spread(0.58)},
+                            "ensemble": group(5, ensemble_test),
+                            "snapshot_ensemble": group(15, snapshot_test)}}
 
 
-def test_each_bonus_change_says_what_it_bought_and_whether_it_stayed():
+def test_each_component_says_its_gain_its_verdict_and_whether_it_stays():
     lines = report.bonus_changes(bonus_run()).splitlines()
-    assert lines[0].startswith("- **change 0**: validation 53.00 % (+1.00 points") and \
-        lines[0].endswith("kept.")
-    assert "(+1.00 points against the best kept before it)" in lines[1]  # 54 against 53
-    assert lines[1].endswith("not kept.")
+    assert lines[0] == ("- **without dropout**: the component's gain +0.50 ± 1.00 points, no "
+                        "measurable difference; it is dropped.")
+    assert lines[1].endswith("+0.50 ± 0.20 points, better; it stays.")
+    assert "without the projection**: not run in this profile" in lines[-1]
+    assert "not run" not in report.bonus_changes(bonus_run(ablate_projection=True))
 
 
-@pytest.mark.parametrize(("single", "group", "met"), [(0.58, 0.60, True), (0.575, 0.61, False),
-                                                      (0.59, 0.595, False)])
-def test_the_targets_are_called_met_only_when_both_are(single, group, met):
+def test_the_ensemble_reported_is_the_one_the_search_split_kept_not_the_best_on_test():
+    which, group = report.bonus_ensemble(bonus_run(snapshot_test=0.70))
+    assert which == "the ensemble of the members" and group["members"] == 5
+    none = bonus_run(kept={"ensemble": False, "snapshots": False})
+    assert report.bonus_ensemble(none)[1] is None
+    assert "no ensemble (the rule kept none)" in report.bonus_after(none)
+
+
+@pytest.mark.parametrize(("single", "group", "said"), [
+    (0.58, 0.60, ("met", "met")), (0.575, 0.61, ("not met", "met")),
+    (0.59, 0.595, ("met", "not met"))])
+def test_each_target_is_called_met_only_when_reached(single, group, said):
     text = report.bonus_after(bonus_run(single, group))
-    assert ("are met" in text) == met and ("short of the targets" in text) != met
+    assert f"58 % for one network ({said[0]})" in text
+    assert f"60 % for an ensemble ({said[1]})" in text
+
+
+def test_the_range_test_range_is_better_only_beyond_its_paired_noise():
+    over = lambda val: {"val": {"mean": np.mean(val), "std": 0.0, "values": val},  # noqa: E731
+                        "test": {"mean": 0.5, "std": 0.0, "values": [0.5] * len(val)}}
+    final = {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
+             "accuracy_over_seeds": over([0.530, 0.534, 0.532])}
+    run = lambda val: {"chosen": {"eta_min": 0.01, "eta_max": 0.04},  # noqa: E731
+                       "retrained": {"accuracy_over_seeds": over(val)}}
+    assert "is not measurably different on validation" in report.range_test_after(
+        run([0.531, 0.530, 0.536]), final)  # the old rule would say "better" (mean rose)
+    assert "is better on validation" in report.range_test_after(
+        run([0.540, 0.545, 0.541]), final)
+

@@ -40,3 +40,12 @@ def test_pairs_matter_not_just_the_means():
 def test_scores_must_be_paired():
     with pytest.raises(ValueError, match="paired"):
         paired_gain([0.5, 0.6], [0.5])
+
+
+def test_a_change_that_saves_work_stays_unless_measurably_worse():
+    same = ([0.58, 0.55, 0.57], [0.56, 0.57, 0.565])  # no measurable difference
+    assert keeps(*same, saves_work=True) and not keeps(*same)
+    worse = ([0.50, 0.51, 0.49], [0.55, 0.56, 0.54])
+    assert not keeps(*worse, saves_work=True)
+    better = ([0.571, 0.574, 0.569], [0.561, 0.563, 0.560])
+    assert keeps(*better, saves_work=True) and keeps(*better)

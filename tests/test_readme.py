@@ -147,21 +147,28 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
     folder = tmp_path / "assignment" / "results"
     folder.mkdir(parents=True)
     over = {p: {"mean": 0.5, "std": 0.01, "values": [0.5, 0.5]} for p in ("val", "test")}
-    row = {"row": "+ wider", "val": over["val"], "test": over["test"], "members": 1,
-           "kept": True}
+    row = {"row": "without the width", "val": over["val"], "component": "width", "kept": True,
+           "gain": {"gain": 0.01, "se": 0.002, "n": 3, "verdict": "better"}}
+    one = lambda test: {"members": 3, "cycles": 2, "val": 0.55, "test": test}  # noqa: E731
     records = {
         notebook["final"]: {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
                            "accuracy_over_seeds": over},
         notebook["range"]: {"chosen": {"eta_min": 0.02, "eta_max": 0.08},
                              "parameters": {"m": 50}, "retrained": {"accuracy_over_seeds": over}},
-        notebook["bonus"]: {"rows": [row], "single": row, "ensemble": None, "configuration": {
-            "m": 1000, "lam": 1e-3, "dropout": 0.0, "max_shift": 0, "p_flip": 0.0,
-            "cycles": 6, "eta_min": 0.02, "eta_max": 0.08}}}
+        notebook["bonus"]: {
+            "rows": [row], "protocol": {"seeds": [0, 1, 2]},
+            "chosen": {"row": "chosen recipe", "val": over["val"], "recipe": {"m": 1000}},
+            "searches": {"full": {"pairs": [[1e-3, 0.0], [1e-3, 0.2]], "seconds": 100.0}},
+            "final_split": {"single": over, "ensemble": one(0.6), "snapshot_ensemble": one(0.61),
+                            "agreement": 0.8, "seeds": [0, 1, 2], "seconds": 20.0}}}
     for name, record in records.items():
         (folder / f"{name}.json").write_text(json.dumps(record))
     text = f"a\n{readme_beyond.BEYOND[0]}\nold\n{readme_beyond.BEYOND[1]}\nb\n"
     new = readme_beyond.regenerate_beyond(text, tmp_path)
-    assert "eta_max = 0.08, eta_min = 0.02" in new and "| + wider | 50.00 ± 1.00 |" in new
+    assert "eta_max = 0.08, eta_min = 0.02" in new
+    assert "| without the width | 50.00 ± 1.00 | +1.00 ± 0.20 |" in new
+    assert "full: 2 network(s) side by side x 3 seeds, 100 s" in new
+    assert "total training: 120 s (2.0 min)" in new
     assert "old" not in new and new.startswith("a\n") and new.endswith("b\n")
     assert readme_beyond.regenerate_beyond("no markers", tmp_path) == "no markers"
     (folder / f"{notebook['bonus']}.json").unlink()

@@ -1,12 +1,18 @@
 """The input projected on its first k principal components, fitted on the training images only.
 
-For rows X (n, d) normalised as in helpers.cifar.data: mean mu and the top-k right singular
-vectors V_k (d, k) of the training rows X_train - mu; a row x becomes (x - mu) V_k (k values).
-Fitting on validation or test rows would let them shape the features: fit() takes the split's
-training part and nothing else. The first layer then costs k / d of what it costs on raw rows.
+For rows X (n, d) normalised as in helpers.cifar.data: mean mu and the top-k eigenvectors V_k
+(d, k) of the training rows' covariance (X_train - mu)^T (X_train - mu) / n; a row x becomes
+z = (x - mu) V_k (k values). Fitting on validation or test rows would let them shape the
+features: fit() takes the split's training part and nothing else. The first layer then costs
+k / d of what it costs on raw rows.
+
+The bonus flips and shifts images in pixel space, then projects each mini-batch (one (n, d) x
+(d, k) product a step, exact). Carrying the flips and translations into component space
+instead (z -> z V^T A V, dropping what a translation moves into the components from outside
+them) measured no faster per step (the batch's translations grouped) and 6 % off in norm.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,23 +31,25 @@ class Projection:
         return ((X - self.mean) @ self.components).astype(np.float32)
 
 
-def fit(X_train: np.ndarray, k: int) -> Projection:
-    """The first k principal components of the training rows (k in 1 .. min(n, d))."""
+def fit(X_train: np.ndarray, k: int, chunk: int = 5000) -> Projection:
+    """The first k principal components of the training rows (k in 1 .. min(n, d)): the top
+    eigenvectors of their covariance, accumulated in float64 over chunks of rows."""
     n, d = X_train.shape
     if not 1 <= k <= min(n, d):
         raise ValueError(f"k must be in 1 .. {min(n, d)} for {n} rows of {d} values, got {k}")
-    X = np.asarray(X_train, dtype=np.float64)
-    mean = X.mean(axis=0)
-    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
-    variance = s**2
-    return Projection(mean.astype(np.float32), vt[:k].T.astype(np.float32),
-                      float(variance[:k].sum() / variance.sum()))
+    mean = X_train.mean(axis=0, dtype=np.float64)
+    scatter = np.zeros((d, d))
+    for i in range(0, n, chunk):
+        rows = (X_train[i : i + chunk] - mean).astype(np.float32)
+        scatter += (rows.T @ rows).astype(np.float64)
+    variance, vectors = np.linalg.eigh(scatter / n)  # ascending
+    top = vectors[:, ::-1][:, :k]
+    return Projection(mean.astype(np.float32), np.ascontiguousarray(top, np.float32),
+                      float(variance[::-1][:k].sum() / variance.sum()))
 
 
 def project_split(split, k: int):
     """(a copy of split with every part projected, the Projection) fitted on split.X_train."""
-    from dataclasses import replace
-
     projection = fit(split.X_train, k)
     return replace(split, X_train=projection(split.X_train), X_val=projection(split.X_val),
                    X_test=projection(split.X_test)), projection

@@ -1,176 +1,354 @@
-"""The assignment's bonus: training with augmentation, dropout and end-of-cycle snapshots,
-searches side by side, the ablation's rows, and the ablation itself (one change at a time,
-each kept only if it raises validation accuracy, its hyper-parameters searched side by side;
-the test set read once per row)."""
+"""The assignment's bonus, measured like a paper.
 
+A recipe (width, lambda, dropout, flips and shifts, principal components, cycles, eta range)
+is trained one seed per run: seed s sets the initialisation, the mini-batch order, the dropout
+masks and the augmentation, so two seeds share nothing, and two networks in the same run
+(a stack of lambdas and dropout rates) share everything but those two numbers: they are paired.
+Every choice is made on the search split (45,000 / 5,000) with n seeds, by the keep rule of
+helpers.experiments.protocol, each row trained as long as the full recipe; the chosen recipe
+is then trained on the final split (49,000 / 1,000) by independent members, and the test set
+is read once, for it and its ensembles.
+"""
 
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from helpers.cifar import projection
 from helpers.cifar.augment import flip_shift
-from helpers.experiments import range_test
+from helpers.experiments import protocol
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
 from helpers.training.loop import train
 from helpers.training.settings import stream
 
 
-def train_snapshots(split, settings, lambdas, seeds=None, dropout=None, max_shift: int = 0,
-                    p_flip: float = 0.0, eta=None, progress: bool = True) -> tuple:
-    """train() with random flips and shifts of each mini-batch (seeded by settings.seed),
-    dropout, and a copy of every network at the end of each cycle.
+@dataclass(frozen=True)
+class Recipe:
+    """What one bonus network is: its training, fixed before any seed is drawn."""
 
-    Output: (params, history, snapshots {str(step): params at that step}).
-    """
-    augment = _augmentation(settings.seed, max_shift, p_flip)
-    ends = set(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
-    snapshots = {}
-    keep = lambda t, p: snapshots.update({str(t): {k: v.copy() for k, v in p.items()}}) \
-        if t in ends else None  # noqa: E731
-    record = sorted(ends | {0})
-    params, history = train(split, settings, lambdas, seeds, progress=progress, eta=eta,
-                            record=record, on_batch=augment, dropout=dropout, on_record=keep)
-    return params, history, snapshots
+    m: int = 1000  # hidden units
+    lam: float = 1e-3  # L2 strength
+    dropout: float = 0.0  # probability of dropping a hidden unit in training
+    max_shift: int = 0  # translations of up to this many pixels ...
+    p_flip: float = 0.0  # ... and horizontal flips with this probability, per image
+    k: int = 0  # the input projected on its first k principal components (0: raw pixels)
+    cycles: int = 6  # cycles of the triangular schedule
+    eta_min: float = 1e-5
+    eta_max: float = 1e-1
+
+    def but(self, **change) -> "Recipe":
+        return replace(self, **change)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One line: "m = 1000, lambda = 0.001, dropout 0.3, ...", the parts in use."""
+        parts = [f"m = {self.m}", f"lambda = {self.lam:.3g}"]
+        parts += [f"dropout {self.dropout:g}"] if self.dropout else ["no dropout"]
+        parts += [f"flips p = {self.p_flip:g} and shifts up to {self.max_shift} px"] \
+            if self.max_shift or self.p_flip else ["no augmentation"]
+        parts += [f"{self.k} principal components"] if self.k else ["raw pixels"]
+        parts += [f"{self.cycles} cycles, eta {self.eta_min:.3g} .. {self.eta_max:.3g}"]
+        return ", ".join(parts)
 
 
-def train_range(split, settings, lambdas, etas, record, seeds=None, dropout=None,
-                max_shift: int = 0, p_flip: float = 0.0, progress: bool = True) -> tuple:
-    """A range test (rising etas, validation recorded at `record`, stopped where training
-    diverges) with the bonus's augmentation and dropout. Output: (params, history)."""
-    augment = _augmentation(settings.seed, max_shift, p_flip)
-    return train(split, settings, lambdas, seeds, progress=progress, eta=etas, record=record,
-                 on_batch=augment, dropout=dropout, parts=("val",), stop_on_divergence=True)
+# Training
 
 
-def _augmentation(seed: int, max_shift: int, p_flip: float):
-    """The on_batch hook of train(): seeded flips and shifts of each mini-batch, or None."""
+_PROJECTED = {}  # (split, k) -> (projected split, Projection): fitted once per process
+
+
+def features(split, k: int):
+    """(split with every part on its first k principal components, the Projection), fitted
+    on split.X_train only; (split, None) for k = 0. Fitted once per split and k."""
+    if k == 0:
+        return split, None
+    key = (split.describe(), split.X_train.shape, float(split.X_train[:64].sum()), k)
+    if key not in _PROJECTED:
+        _PROJECTED.clear()  # one split at a time: each projected copy is the data set again
+        _PROJECTED[key] = projection.project_split(split, k)
+    return _PROJECTED[key]
+
+
+def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float):
+    """train()'s rows seam: each mini-batch flipped and shifted in pixel space (its own stream,
+    seed), then projected; None without augmentation."""
     if not (0 <= max_shift < 32 and 0 <= p_flip <= 1):
         raise ValueError(f"max_shift must be in 0..31 and p_flip in [0, 1], got {max_shift} "
                          f"and {p_flip}")
     if max_shift == 0 and p_flip == 0:
         return None
     rng = stream("augmentation", seed)
-    return lambda X, y, t: (flip_shift(X, rng, max_shift, p_flip), y)
+    project = (lambda X: X) if proj is None else proj  # noqa: E731
+    return lambda index, t: project(flip_shift(split.X_train[index], rng, max_shift, p_flip))
 
 
-def final_val(history: dict) -> list:
-    """Each network's validation accuracy at the last recorded step, in network order."""
-    curves, last = history["curves"], max(history["curves"]["step"])
-    val = {k: a for k, a, t in zip(curves["network"], curves["val_accuracy"], curves["step"],
-                                   strict=True) if t == last}
-    return [val[k] for k in sorted(val)]
+def record_steps(settings, per_cycle: int = 2) -> list:
+    """Validation measured per_cycle times a cycle (at its ends, and between), and at 0."""
+    every = 2 * settings.n_s // per_cycle
+    return list(range(0, settings.total_steps + 1, every))
 
 
-def pick(candidates: list, history: dict) -> tuple:
-    """(best candidate, its index) by final validation accuracy: network k tried candidates[k]."""
-    val = final_val(history)
-    best = max(range(len(candidates)), key=lambda k: (val[k], -k))
-    return candidates[best], best
+def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int = 0,
+                 p_flip: float = 0.0, snapshots: int = 0, progress: bool = True) -> tuple:
+    """One run (seed settings.seed): one network per (lambda, dropout) pair, side by side on
+    the same mini-batches, dropout masks' stream and augmentation; the input projected on k
+    components fitted on split.X_train (k = 0: raw). Validation recorded twice a cycle.
+
+    Output: (params, history, {str(step): params} at the last `snapshots` cycle ends).
+    """
+    data, proj = features(split, k)
+    rows = rows_hook(split, proj, settings.seed, max_shift, p_flip)
+    ends = list(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
+    keep_at = set(ends[len(ends) - snapshots:]) if snapshots else set()
+    kept = {}
+    keep = lambda t, p: kept.update({str(t): {k: v.copy() for k, v in p.items()}}) \
+        if t in keep_at else None  # noqa: E731
+    params, history = train(data, settings, lambdas, [settings.seed] * len(lambdas),
+                            progress=progress, record=record_steps(settings), dropout=dropouts,
+                            parts=("val",), on_record=keep, rows=rows)
+    return params, history, kept
 
 
-def accuracy_row(label: str, params: dict, split, members=None) -> dict:
-    """One ablation row: validation and test accuracy, mean ± std over the stacked networks;
-    with `members` (snapshot stacks), the ensemble of all of them instead (one number each)."""
-    if members is not None:
-        val = ensemble.accuracy(members, split.X_val, split.y_val)
-        test = ensemble.accuracy(members, split.X_test, split.y_test)
-        return {"row": label, "val": over_seeds([val]), "test": over_seeds([test]),
-                "members": sum(m["W1"].shape[0] for m in members)}
-    networks = [ensemble.take(params, k) for k in range(params["W1"].shape[0])]
-    return {"row": label, "members": 1, **{part: over_seeds(
-        [ensemble.accuracy([net], getattr(split, f"X_{part}"), getattr(split, f"y_{part}"))
-         for net in networks]) for part in ("val", "test")}}
+def curves_of(history: dict) -> dict:
+    """{network: (steps, validation accuracies)} of train_recipe's history."""
+    c, out = history["curves"], {}
+    for t, net, acc in zip(c["step"], c["network"], c["val_accuracy"], strict=True):
+        steps, accs = out.setdefault(net, ([], []))
+        steps.append(t)
+        accs.append(acc)
+    return out
 
 
-class Ablation:
-    """The configuration so far, the rows of the table, and the last row's training."""
+def member_seeds(seed: int, count: int) -> list:
+    """The seeds of `count` independent members: seed, seed + 1, ... each its own run."""
+    return list(range(seed, seed + count))
 
-    def __init__(self, run, split, base: dict, n_seeds: int, search_cycles: int):
-        self.run, self.split, self.n_seeds, self.search_cycles = run, split, n_seeds, search_cycles
-        p, s = run.parameters, base["settings"]
-        self.config = {"m": s["m"], "lam": base["lambda"], "dropout": 0.0, "max_shift": 0,
-                       "p_flip": 0.0, "cycles": s["cycles"], "eta_min": s["eta_min"],
-                       "eta_max": s["eta_max"], "batch_size": p["batch_size"], "seed": p["seed"]}
-        over = base["accuracy_over_seeds"]
-        self.rows = [{"row": f"the assignment's network (m = {s['m']}, lambda = "
-                      f"{base['lambda']:.3g}, {s['cycles']} cycles)", "val": over["val"],
-                      "test": over["test"], "members": 1, "kept": True}]
-        self.best_val, self.searches, self.range_history = over["val"]["mean"], {}, None
-        self._kept = None  # (params, history, snapshots) of self.config, once trained
 
-    def _train(self, config: dict, lambdas, dropout, seeds) -> tuple:
-        settings = self.run.settings_for(self.split, **{k: config[k] for k in (
-            "m", "cycles", "eta_min", "eta_max", "batch_size", "seed")})
-        return self.run.cached(train_snapshots, self.split, settings, lambdas,
-                               seeds=seeds, dropout=dropout, max_shift=config["max_shift"],
-                               p_flip=config["p_flip"])
+# The study: rows of the ablation, their verdicts, the chosen recipe, the final split
 
-    def search(self, name: str, candidates: list, **change) -> float:
-        """Train one network per candidate value of `name` side by side (search_cycles cycles),
-        return the best by validation accuracy."""
-        config = {**self.config, **change, "cycles": self.search_cycles}
-        n = len(candidates)
-        lambdas = candidates if name == "lam" else [config["lam"]] * n
-        dropout = candidates if name == "dropout" else config["dropout"]
-        _, history, _ = self._train(config, lambdas, dropout, [config["seed"]] * n)
-        best, _ = pick(candidates, history)
-        self.searches[name] = {"candidates": list(candidates), "chosen": best,
-                               "val": final_val(history)}
-        return best
+# What each component is, and what removing it costs: "saves work" components stay unless
+# measurably worse, every other one only when measurably better (helpers.experiments.protocol).
+COMPONENTS = {
+    "width": "the wider hidden layer",
+    "dropout": "dropout",
+    "augmentation": "flips and shifts",
+    "projection": "the projection on principal components",
+    "training length": "the longer training",
+    "ensemble": "the ensemble of independent members",
+    "snapshots": "the snapshot ensemble",
+}
+SAVES_WORK = {"projection"}
 
-    def step(self, label: str, **change) -> dict:
-        """Train n_seeds networks with the change; keep it if validation accuracy rises."""
-        config = {**self.config, **change}
-        trained = self._seeds(config)
-        row = {**accuracy_row(label, trained[0], self.split), "change": change}
-        row["kept"] = row["val"]["mean"] > self.best_val
-        if row["kept"]:
-            self.config, self.best_val, self._kept = config, row["val"]["mean"], trained
+
+class Study:
+    """The bonus's protocol on one run (a workbook Section): its rows and its choices.
+
+    search, final: the two splits; base: the recipe the rows start from (its lam and dropout
+    are searched by full_recipe); seeds: the paired seeds (each row trains one run per seed,
+    so seed s of two rows shares initialisation, mini-batches, masks' stream and augmentation).
+    """
+
+    def __init__(self, run, search, final, base: Recipe, seeds, batch_size: int):
+        self.run, self.search, self.final, self.seeds = run, search, final, list(seeds)
+        self.base, self.batch_size = base, batch_size
+        self.rows, self.curves, self.searches = [], {}, {}
+        self.full = self.recipe = None  # the full recipe's row and Recipe, from full_recipe
+        self._runs, self._network = {}, {}  # row -> per-seed runs, and its network in them
+
+    # training
+
+    def train(self, split, recipe: Recipe, pairs, seeds, snapshots: int = 0) -> tuple:
+        """One cached train_recipe per seed, the (lambda, dropout) pairs side by side:
+        ([(params, history, snapshots)], training seconds)."""
+        before, out = self.run.all_numbers.get("train_seconds", 0), []
+        for s in seeds:
+            settings = self.run.settings_for(
+                split, m=recipe.m, cycles=recipe.cycles, eta_min=recipe.eta_min,
+                eta_max=recipe.eta_max, batch_size=self.batch_size, seed=s)
+            out.append(self.run.cached(
+                train_recipe, split, settings, [lam for lam, _ in pairs], [p for _, p in pairs],
+                k=recipe.k, max_shift=recipe.max_shift, p_flip=recipe.p_flip,
+                snapshots=snapshots))
+        return out, self.run.all_numbers.get("train_seconds", 0) - before
+
+    def grid(self, label: str, recipe: Recipe, lambdas, dropouts, snapshots: int = 0) -> dict:
+        """Every (lambda, dropout) pair side by side, one run per seed, on the search split:
+        the mean validation accuracy over seeds of each pair (self.searches[label])."""
+        pairs = [(float(lam), float(p)) for p in dict.fromkeys(dropouts) for lam in lambdas]
+        runs, seconds = self.train(self.search, recipe, pairs, self.seeds, snapshots)
+        val = np.array([[final_accuracy(h, j) for j in range(len(pairs))] for _, h, _ in runs])
+        self._runs[label] = runs
+        self.searches[label] = {"pairs": pairs, "val_mean": val.mean(axis=0).tolist(),
+                                "val": val.T.tolist(), "seconds": seconds}
+        return self.searches[label]
+
+    def best(self, label: str, dropout_rates=None) -> int:
+        """The index of the grid's pair with the best mean validation accuracy, among those
+        whose dropout is in dropout_rates (default: all); ties to the first."""
+        g = self.searches[label]
+        allowed = [j for j, (_, p) in enumerate(g["pairs"])
+                   if dropout_rates is None or p in dropout_rates]
+        return max(allowed, key=lambda j: (g["val_mean"][j], -j))
+
+    # rows
+
+    def row(self, label: str, recipe: Recipe, grid: str, network: int, component=None) -> dict:
+        """A row: network `network` of grid `grid`'s runs, validation per seed, its mean curve;
+        with component, the component's paired gain (full recipe minus this row) and verdict."""
+        runs = self._runs[grid]
+        val = [final_accuracy(h, network) for _, h, _ in runs]
+        row = {"row": label, "recipe": recipe.to_dict(), "val": over_seeds(val),
+               "component": component, "seconds": self.searches[grid]["seconds"]}
+        if component is not None:
+            row.update(verdict_of(self.full["val"]["values"], val, component in SAVES_WORK))
+        self.rows.append(row)
+        self._runs[label], self._network[label] = runs, network
+        curves = [curves_of(h)[network] for _, h, _ in runs]
+        epochs = np.asarray(curves[0][0]) * self.batch_size / len(self.search.y_train)
+        self.curves[label] = {"epochs": epochs.tolist(),
+                              "val": np.mean([c[1] for c in curves], axis=0).tolist()}
+        return row
+
+    def full_recipe(self, lambdas, dropouts, snapshots: int = 0) -> tuple:
+        """The full recipe (base, with lambda and a dropout rate > 0 searched side by side)
+        and the row without dropout (its lambda searched in the same runs: paired)."""
+        rates = [p for p in dropouts if p > 0]
+        if not rates:
+            raise ValueError("give at least one dropout rate above 0 for the full recipe")
+        self.grid("full", self.base, lambdas, [0.0, *rates], snapshots)
+        pairs, j = self.searches["full"]["pairs"], self.best("full", rates)
+        self.recipe = self.base.but(lam=pairs[j][0], dropout=pairs[j][1])
+        self.full = self.row("full recipe", self.recipe, "full", j)
+        self._network["full"] = j
+        j0 = self.best("full", [0.0])
+        without = self.row(f"without dropout (lambda {pairs[j0][0]:.3g})",
+                           self.recipe.but(lam=pairs[j0][0], dropout=0.0), "full", j0,
+                           component="dropout")
+        return self.full, without
+
+    def without(self, component: str, label: str, lambdas=None, dropouts=None, **change) -> dict:
+        """The full recipe with `change` (one component removed), as long, one run per seed;
+        with lambdas / dropouts, those searched side by side for it (best pair is the row)."""
+        recipe = self.recipe.but(**change)
+        self.grid(label, recipe, lambdas or [recipe.lam],
+                  [recipe.dropout] if dropouts is None else dropouts)
+        j = self.best(label)
+        lam, p = self.searches[label]["pairs"][j]
+        return self.row(label, recipe.but(lam=lam, dropout=p), label, j, component=component)
+
+    def shorter(self, cycles: int) -> dict:
+        """The full recipe stopped after `cycles` cycles: its runs read at that cycle's end
+        (the triangular schedule of fewer cycles is the first cycles of this one, same batches)."""
+        end = 2 * cycles * self.run.settings_for(self.search).n_s
+        j, runs = self._network["full"], self._runs["full"]
+        val = [dict(zip(*curves_of(h)[j], strict=True))[end] for _, h, _ in runs]
+        row = {"row": f"shorter training: {cycles} of {self.recipe.cycles} cycles",
+               "recipe": self.recipe.but(cycles=cycles).to_dict(), "val": over_seeds(val),
+               "component": "training length", "seconds": 0.0,
+               **verdict_of(self.full["val"]["values"], val, False)}
         self.rows.append(row)
         return row
 
-    def _seeds(self, config: dict) -> tuple:
-        """(params, history, snapshots) of n_seeds networks of `config` side by side."""
-        seeds = list(range(config["seed"], config["seed"] + self.n_seeds))
-        return self._train(config, [config["lam"]] * self.n_seeds, config["dropout"], seeds)
+    def ensembles(self, snapshot_cycles: int) -> list:
+        """On the search split: (a) the seeds' full-recipe networks as one ensemble against each
+        alone (gain per seed: the ensemble minus that seed's network); (b) each seed's networks
+        at its last snapshot_cycles cycle ends against its final network alone."""
+        X, y = features(self.search, self.recipe.k)[0].X_val, self.search.y_val
+        j, runs = self._network["full"], self._runs["full"]
+        nets = [take(p, j) for p, _, _ in runs]
+        single = self.full["val"]["values"]
+        together = ensemble.accuracy(nets, X, y)
+        shots = [ensemble.accuracy([take(s, j) for s in snaps.values()], X, y)
+                 for _, _, snaps in runs]
+        if any(len(snaps) < snapshot_cycles for _, _, snaps in runs):
+            raise ValueError(f"the full recipe's runs kept fewer than {snapshot_cycles} "
+                             "snapshots: pass snapshots=snapshot_cycles to full_recipe")
+        rows = [{"row": f"one network, not an ensemble of the {len(nets)} seeds",
+                 "recipe": self.recipe.to_dict(), "val": over_seeds(single),
+                 "component": "ensemble", "seconds": 0.0, "ensemble_val": together,
+                 **verdict_of([together] * len(single), single, False)},
+                {"row": f"one network, not its last {snapshot_cycles} cycle ends",
+                 "recipe": self.recipe.to_dict(), "val": over_seeds(single),
+                 "component": "snapshots", "seconds": 0.0, "ensemble_val": over_seeds(shots),
+                 **verdict_of(shots, single, False)}]
+        self.rows += rows
+        return rows
 
-    def kept(self) -> tuple:
-        """(params, history, snapshots) of the configuration kept so far: the training of its
-        row, or (when no change was kept) the starting configuration trained here."""
-        if self._kept is None:
-            self._kept = self._seeds(self.config)
-        return self._kept
+    # the choice, and the final split
 
-    @property
-    def kept_history(self) -> dict:
-        """The training curves of the configuration kept so far (Figure 9)."""
-        return self.kept()[1]
+    def chosen(self) -> Recipe:
+        """The full recipe without each component the rule did not keep, in row order."""
+        recipe = self.recipe
+        for row in self.rows:
+            if row.get("component") in REMOVES and not row["kept"]:
+                recipe = recipe.but(**REMOVES[row["component"]](row["recipe"]))
+        return recipe
 
-    def range_test(self, epochs: int, eta_start: float, eta_end: float, records: int,
-                   window: int, fraction: float) -> dict:
-        """Smith's range test for the configuration so far (n_seeds side by side)."""
-        c, n = self.config, self.n_seeds
-        settings = self.run.settings_for(self.split,
-                                         **{k: c[k] for k in ("m", "batch_size", "seed")})
-        rise = range_test.etas(len(self.split.y_train), c["batch_size"], epochs, eta_start,
-                              eta_end)
-        _, history = self.run.cached(
-            train_range, self.split, settings, [c["lam"]] * n, rise,
-            range_test.record_steps(len(rise), records), dropout=c["dropout"],
-            max_shift=c["max_shift"], p_flip=c["p_flip"],
-            seeds=list(range(c["seed"], c["seed"] + n)))
-        self.range_history = history
-        return range_test.choose(history, window, fraction)
+    def chosen_row(self, recipe: Recipe) -> dict:
+        """The chosen recipe's validation on the search split: the row that trained it, or
+        (when it drops two components or more) n seeds trained here."""
+        for row in self.rows:
+            if row["recipe"] == recipe.to_dict() and row["row"] in self._runs:
+                return {**row, "row": "chosen recipe", "component": None}
+        label = "chosen recipe"
+        self.grid(label, recipe, [recipe.lam], [recipe.dropout])
+        return self.row(label, recipe, label, 0)
 
-    def ensemble(self, label: str, last_cycles: int) -> dict:
-        """The kept configuration's networks at its last `last_cycles` cycle ends."""
-        params, _, snapshots = self.kept()
-        ends = sorted(snapshots, key=int)[-last_cycles:]
-        row = accuracy_row(label, params, self.split, members=[snapshots[t] for t in ends])
-        row["kept"] = row["val"]["mean"] > self.best_val
-        self.rows.append(row)
-        return row
+    def train_final(self, recipe: Recipe, members: int, seed: int, snapshot_cycles: int) -> dict:
+        """The chosen recipe on the final split, `members` independent runs (member_seeds);
+        the test set read once: each network, their ensemble, their snapshots' ensemble."""
+        data, snapshot_cycles = features(self.final, recipe.k)[0], min(snapshot_cycles,
+                                                                        recipe.cycles)
+        runs, seconds = self.train(self.final, recipe, [(recipe.lam, recipe.dropout)],
+                                   member_seeds(seed, members), snapshot_cycles)
+        nets = [p for p, _, _ in runs]
+        shots = [s for _, _, snaps in runs for s in snaps.values()]
+        acc = lambda part, group: ensemble.accuracy(  # noqa: E731
+            group, getattr(data, f"X_{part}"), getattr(data, f"y_{part}"))
+        return {"recipe": recipe.to_dict(), "seeds": member_seeds(seed, members),
+                "single": {part: over_seeds([acc(part, [n]) for n in nets])
+                           for part in ("val", "test")},
+                "ensemble": {"members": len(nets), "val": acc("val", nets),
+                             "test": acc("test", nets)},
+                "snapshot_ensemble": {"members": len(shots), "cycles": snapshot_cycles,
+                                      "val": acc("val", shots), "test": acc("test", shots)},
+                "agreement": agreement(nets, data.X_test), "seconds": seconds}
 
-    def single_and_ensemble(self) -> dict:
-        """The chosen configuration's numbers for the results file."""
-        single = next(r for r in reversed(self.rows) if r["kept"] and r["members"] == 1)
-        group = [r for r in self.rows if r["members"] > 1]
-        return {"configuration": self.config, "single": single,
-                "ensemble": group[-1] if group else None}
+
+# What removing a component changes (a row's "component" -> its recipe's fields), for chosen()
+REMOVES = {
+    "width": lambda r: {"m": r["m"], "lam": r["lam"], "dropout": r["dropout"]},
+    "dropout": lambda r: {"dropout": 0.0, "lam": r["lam"]},
+    "augmentation": lambda r: {"max_shift": 0, "p_flip": 0.0},
+    "projection": lambda r: {"k": 0},
+    "training length": lambda r: {"cycles": r["cycles"]},
+}
+
+
+def verdict_of(with_component, without_component, saves_work: bool) -> dict:
+    """The paired gain of a component (with it minus without it, per seed), the rule's
+    verdict, and whether the component is kept."""
+    return {"gain": protocol.paired_gain(with_component, without_component),
+            "kept": protocol.keeps(with_component, without_component, saves_work),
+            "saves_work": saves_work}
+
+
+def final_accuracy(history: dict, network: int) -> float:
+    """Network `network`'s validation accuracy at the last recorded step."""
+    return curves_of(history)[network][1][-1]
+
+
+def take(params: dict, network: int) -> dict:
+    """Network `network` of a stack, as a stack of one."""
+    return {k: v[network : network + 1] for k, v in params.items()}
+
+
+def agreement(members: list, X) -> float:
+    """Mean over pairs of members of the fraction of images given the same class."""
+    classes = [ensemble.probabilities(p, X)[0].argmax(axis=0) for p in members]
+    pairs = [(a, b) for i, a in enumerate(classes) for b in classes[i + 1 :]]
+    return float(np.mean([(a == b).mean() for a, b in pairs])) if pairs else 1.0
+

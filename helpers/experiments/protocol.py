@@ -6,6 +6,12 @@ mini-batches, so the difference d_k = with_k - without_k removes what the seeds 
 With n >= 2 pairs, gain = mean(d) and se = std(d, ddof=1) / sqrt(n). The verdict is
 "better" when gain > se, "worse" when gain < -se, else "no measurable difference" (and the
 simpler configuration is kept). With one pair there is no spread: never "better".
+
+Which configuration is the simpler one depends on what the change costs. A change that adds
+work (a wider layer, dropout, augmentation, longer training, more ensemble members) is kept
+only when it is "better". A change that saves work (the projection on principal components:
+a first layer several times cheaper) is kept unless it is "worse": with no measurable
+difference the cheaper configuration is the simpler one.
 """
 
 import math
@@ -27,6 +33,8 @@ def paired_gain(with_change, without_change) -> dict:
     return {"gain": gain, "se": se, "n": int(n), "verdict": verdict}
 
 
-def keeps(with_change, without_change) -> bool:
-    """True only when the change is measurably better (paired_gain's verdict is "better")."""
-    return paired_gain(with_change, without_change)["verdict"] == VERDICTS[0]
+def keeps(with_change, without_change, saves_work: bool = False) -> bool:
+    """Whether the change stays: measurably better; or, for a change that saves work
+    (saves_work), not measurably worse."""
+    verdict = paired_gain(with_change, without_change)["verdict"]
+    return verdict != VERDICTS[2] if saves_work else verdict == VERDICTS[0]

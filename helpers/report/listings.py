@@ -1,6 +1,7 @@
 """The report's listings: plain-text blocks, each a function of the numbers it prints."""
 
-from helpers.report.formatting import pm
+from helpers.experiments.bonus import Recipe
+from helpers.report.formatting import pc, pm
 
 
 def accuracy_listing(accuracy: dict, steps: int) -> str:
@@ -74,16 +75,30 @@ def range_comparison_of(assignment: dict, range_test: dict) -> str:
          range_test["retrained"]["accuracy_over_seeds"])])
 
 
-def bonus_listing(final: dict) -> str:
-    """The chosen configuration and its single-network and ensemble accuracy, in a listing."""
-    c, one, group = final["configuration"], final["single"], final["ensemble"]
-    lines = [f"configuration: m = {c['m']}, lambda = {c['lam']:.3g}, dropout {c['dropout']:g}, "
-             f"shifts up to {c['max_shift']} px, flips p = {c['p_flip']:g}, {c['cycles']} "
-             f"cycles, eta {c['eta_min']:.3g} .. {c['eta_max']:.3g}",
-             f"one network: validation {100 * one['val']['mean']:.2f} %, test "
-             f"{pm(one['test'])} ({len(one['test']['values'])} seeds)"]
-    if group:
-        lines.append(f"ensemble of {group['members']} networks: validation "
-                     f"{100 * group['val']['mean']:.2f} %, test {100 * group['test']['mean']:.2f}"
-                     f" %{'' if group['kept'] else ' (not kept: no better on validation)'}")
+def bonus_listing(chosen: dict, final: dict) -> str:
+    """The chosen recipe, its validation on the search split, and on the final split each
+    member's accuracy, their ensemble's and their snapshots' ensemble's (test read once)."""
+    one, group, shots = final["single"], final["ensemble"], final["snapshot_ensemble"]
+    n = len(one["test"]["values"])
+    return "\n".join([
+        f"chosen recipe: {Recipe(**chosen['recipe']).describe()}",
+        f"search split: validation {pm(chosen['val'])} ({len(chosen['val']['values'])} seeds)",
+        f"final split, one network: validation {pm(one['val'])}, test {pm(one['test'])} "
+        f"({n} independent members)",
+        f"ensemble of the {group['members']} members: validation {pc(group['val'])}, test "
+        f"{pc(group['test'])} (members agree on {pc(final['agreement'])} of test images)",
+        f"ensemble of their last {shots['cycles']} cycle ends ({shots['members']} networks): "
+        f"validation {pc(shots['val'])}, test {pc(shots['test'])}"])
+
+def bonus_times(run: dict) -> str:
+    """Where the bonus's training time went: each side-by-side search on the search split
+    (networks x seeds), the final split's members, and the total (seconds as trained, also
+    when this build read them from the cache)."""
+    n = len(run["protocol"]["seeds"])
+    lines = [f"{label}: {len(g['pairs'])} network(s) side by side x {n} seeds, "
+             f"{g['seconds']:.0f} s" for label, g in run["searches"].items()]
+    f = run["final_split"]
+    lines.append(f"final split: {len(f['seeds'])} independent members, {f['seconds']:.0f} s")
+    total = sum(g["seconds"] for g in run["searches"].values()) + f["seconds"]
+    lines.append(f"total training: {total:.0f} s ({total / 60:.1f} min)")
     return "\n".join(lines)

@@ -116,3 +116,23 @@ def range_test(at, accuracy, loss, chosen: dict) -> Figure:
         axes[1].set_ylim(0, 2 * float(np.median(finite)))
     axes[0].legend(frameon=False, loc="lower center")
     return fig
+
+
+@_styled
+def bonus_curves(curves: dict) -> Figure:
+    """Validation accuracy (%) against training epochs, one line per configuration: the first
+    (the full recipe) bold, the others thin; mid-cycle points (high eta) included.
+
+    curves: {label: {"epochs": [...], "val": [...]}} (mean over seeds), in table order.
+    """
+    fig, axes = _figure(6.6, 3.4)
+    ax = axes[0]
+    for k, (label, c) in enumerate(curves.items()):
+        epochs, val = np.asarray(c["epochs"])[1:], 100 * np.asarray(c["val"])[1:]  # skip step 0
+        ax.plot(epochs, val, marker="o", markersize=2.5, linewidth=2.4 if k == 0 else 1.2,
+                color="black" if k == 0 else None, label=label)
+    ax.set(xlabel="training epochs", ylabel="validation accuracy (%)")
+    top = max(100 * max(c["val"]) for c in curves.values())
+    ax.set_ylim(top - 12, top + 1)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return fig

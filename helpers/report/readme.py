@@ -119,7 +119,8 @@ def regenerate(text: str, build: Path, original: Path) -> str:
 
 
 def beyond(build: Path) -> str:
-    """Markdown: the range test's range and comparison, then the bonus's ablation table."""
+    """Markdown: the range test's range and comparison, then the bonus's ablation table, its
+    chosen recipe and where its training time went."""
     folder = build / BEYOND_PROFILE / "results"
     files = [folder / f"{NOTEBOOK[key]}.json" for key in ("range", "final", "bonus")]
     missing = [f.name for f in files if not f.is_file()]
@@ -131,7 +132,9 @@ def beyond(build: Path) -> str:
         f"Range test (`{BEYOND_PROFILE}` profile, m = {rng['parameters']['m']}): eta_max = "
         f"{c['eta_max']:.3g}, eta_min = {c['eta_min']:.3g}; on the best-lambda run:", "",
         "```", comparison, "```", "", f"The bonus's ablation (`{BEYOND_PROFILE}` profile):", "",
-        tables.ablation(extra["rows"]), "", "```", listings.bonus_listing(extra), "```"])
+        tables.ablation(extra["rows"]), "", "```",
+        listings.bonus_listing(extra["chosen"], extra["final_split"]), "```", "",
+        "Where the bonus's training time goes:", "", "```", listings.bonus_times(extra), "```"])
 
 
 def regenerate_beyond(readme: str, build: Path) -> str:

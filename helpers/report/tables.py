@@ -1,6 +1,6 @@
 """The report's tables: the original's numbers beside this run's, the settings, the ablation."""
 
-from helpers.report.formatting import pm
+from helpers.report.formatting import gain, pm
 
 RUNS = {"Exercise 3": "one", "Exercise 4": "three", "Best lambda": "final"}
 
@@ -53,15 +53,33 @@ def settings_caption(R: dict, profile: str) -> str:
             f"rerun with unchanged inputs reads them from the cache instead.")
 
 
-__all__ = ["ablation", "reproduction", "settings_table", "settings_caption"]
+__all__ = ["ablation", "grid", "reproduction", "settings_table", "settings_caption"]
 
 
 def ablation(rows: list) -> str:
-    """The ablation table in Markdown: each row adds one change to the one above."""
-    lines = ["| configuration | validation accuracy (%) | test accuracy (%) | networks |",
-             "|---|---|---|---|"]
-    fmt = lambda s: pm(s, unit="") if len(s["values"]) > 1 else f"{100 * s['mean']:.2f}"  # noqa: E731
-    lines += [f"| {r['row']}{'' if r.get('kept', True) else ' (not kept)'} | {fmt(r['val'])} | "
-              f"{fmt(r['test'])} | "
-              f"{len(r['val']['values']) if r['members'] == 1 else r['members']} |" for r in rows]
+    """The ablation table in Markdown: the full recipe, then one row per component removed
+    (validation mean ± std over seeds; the component's paired gain ± SE, the rule's verdict,
+    whether it stays)."""
+    lines = ["| configuration | validation accuracy (%) | gain of the component (points) | "
+             "verdict | component stays |", "|---|---|---|---|---|"]
+    for r in rows:
+        cells = [gain(r["gain"], unit=""), r["gain"]["verdict"], "yes" if r["kept"] else "no"] \
+            if r.get("component") else ["", "", ""]
+        extra = f" (ensemble: {ensemble_cell(r['ensemble_val'])})" if "ensemble_val" in r else ""
+        lines.append(f"| {r['row']}{extra} | {pm(r['val'], unit='')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ensemble_cell(value) -> str:
+    """An ensemble's accuracy: one number, or mean ± std over seeds."""
+    return f"{100 * value:.2f}" if isinstance(value, float) else pm(value, unit="")
+
+
+def grid(search: dict) -> str:
+    """A side-by-side search as Markdown: lambda, dropout, validation mean and per seed."""
+    lines = ["| lambda | dropout | validation accuracy (%), mean | per seed |", "|---|---|---|---|"]
+    lines += [f"| {lam:.3g} | {p:g} | {100 * mean:.2f} | "
+              f"{', '.join(f'{100 * v:.2f}' for v in values)} |"
+              for (lam, p), mean, values in zip(search["pairs"], search["val_mean"],
+                                                search["val"], strict=True)]
     return "\n".join(lines)

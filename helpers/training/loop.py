@@ -24,7 +24,7 @@ FOLD_BELOW = 1e-3
 
 def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, progress=True,
           device=None, eta=None, record=None, on_batch=None, dropout=None,
-          parts=("train", "val"), stop_on_divergence=False, on_record=None):
+          parts=("train", "val"), stop_on_divergence=False, on_record=None, rows=None):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
     Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.cifar.data.Split);
@@ -38,6 +38,9 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
         record_curves=False the end only;
       on_batch: a function (X, y, t) -> (X, y) applied to each gathered mini-batch before
         its step (augmentation); X is a fresh copy it may change in place;
+      rows: a function (index, t) -> X that gathers the mini-batch of the training rows
+        `index` instead of split.X_train[index] (numpy only): e.g. augmented in pixel space,
+        then projected, while split holds the projected rows the curves are measured on;
       dropout: the probability of dropping each hidden unit in training (inverted dropout,
         none at evaluation): a float, or one per network; None or 0: no dropout (numpy only);
       parts: the sets the curves are measured on ("train", "val" or both);
@@ -60,6 +63,9 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
     params, data, lam = to_engine(split, start, np.asarray(lambdas, dtype), dtype, device)
     state = State(params, data, lam, lambdas, seeds, parts)
     state.dropout(dropout, settings.seed, device)
+    if rows is not None and device is not None:
+        raise ValueError("rows runs on the numpy engine only: leave device at None")
+    state.rows_of = rows
     batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
     seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
     use_w1_scale = 1 - 2 * float(etas.max(initial=0)) * max(lambdas) > MIN_DECAY
@@ -152,7 +158,7 @@ class State:
         self.rows = {"step": [], "network": [], "lambda": [], "seed": []}
         mod = xp(params["W1"])
         self.buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch: in place
-        self.keep = self.stopped_at = None
+        self.keep = self.stopped_at = self.rows_of = None
 
     def dropout(self, rate, seed: int, device) -> None:
         """Drop each hidden unit with probability rate (one per network) at every step."""
@@ -162,22 +168,30 @@ class State:
             raise ValueError(f"dropout must be in [0, 1), got {rate.tolist()}")
         if rate.any() and device is not None:
             raise ValueError("dropout runs on the numpy engine only: leave device at None")
-        if rate.any():
-            self.keep, self.masks = (1 - rate).reshape(-1, 1, 1), stream("dropout", seed)
+        if rate.any():  # one generator per network, as for its initialisation: network k
+            # of a stack draws the masks it would draw alone (a stack equals separate runs)
+            self.keep = 1 - rate
+            self.masks = [stream("dropout", seed) for _ in rate]
 
     def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
         X, y = self.data["X_train"], self.data["y_train"]
         index = index_like(batch, X)
-        X, y = X[index], y[index]
+        X, y = (X[index] if self.rows_of is None else self.rows_of(batch, t)), y[index]
         if on_batch is not None:
             X, y = on_batch(X, y, t)
-        N, m, _ = self.params["W1"].shape
-        U = None if self.keep is None else \
-            mask(self.masks, (N, m, X.shape[0]), self.keep, self.params["W1"].dtype)
+        U = None if self.keep is None else self.mask(X.shape[0])
         try:
             sgd_step(self.params, X, y, self.lam, eta, self.buffer, w1_scale, U)
         except DivergenceError as err:
             raise diverged(err, t, eta, self.lambdas) from None
+
+    def mask(self, n: int) -> np.ndarray:
+        """The scaled dropout masks (N, m, n) of one step, network k's from its own generator."""
+        N, m, _ = self.params["W1"].shape
+        U = np.empty((N, m, n), self.params["W1"].dtype)
+        for k, (rng, keep) in enumerate(zip(self.masks, self.keep, strict=True)):
+            U[k] = mask(rng, (m, n), keep, U.dtype)
+        return U
 
     def record(self, t: int) -> float:
         """Whole-set metrics of every network at step t into the rows; the seconds it took."""
