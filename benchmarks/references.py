@@ -42,9 +42,21 @@ def torch_user_wide(shape: dict, networks: int) -> dict:
     return {"torch_user_wide": wide.torch_user_wide(shape, X, y, workloads.batches(shape))}
 
 
+def recipe_products(shape: dict, networks: int) -> dict:
+    """The matrix products alone of the bonus recipe's step (the projection included)."""
+    return {"recipe_products": wide.recipe_products(shape)}
+
+
+def torch_user_recipe(shape: dict, networks: int) -> dict:
+    """The PyTorch user's version of the bonus recipe's step."""
+    X, y = workloads.data(shape)
+    return {"torch_user_recipe": wide.torch_user_recipe(shape, X, y, workloads.batches(shape))}
+
+
 BUILDERS = {"torch_user": torch_user, "products": products,
             "evaluation_products": evaluation_products, "torch_engines": torch_engines,
-            "torch_user_wide": torch_user_wide}
+            "torch_user_wide": torch_user_wide, "recipe_products": recipe_products,
+            "torch_user_recipe": torch_user_recipe}
 GROUPS = tuple(BUILDERS)
 
 

@@ -36,7 +36,8 @@ def rows(shape: dict, own: OwnProcesses, whole_search: bool, data_path, build: P
     found += evaluation_rows(shape, X, y, shape["lambdas"], own)
     found += report_rows(build, profile)
     found += memory_rows(X)
-    return found + wide_rows(shape, X, y, own)  # after the memory row: its peak is the search's
+    found += wide_rows(shape, X, y, own)  # after the memory row: its peak is the search's
+    return found + recipe_rows(shape, own, build, profile)
 
 
 def gflops(flops: float, seconds: float) -> str:
@@ -221,3 +222,47 @@ def _wide_rows(shape: dict, X, y, networks: int, user: float, own: OwnProcesses)
                 reference_median_s=sequential, ratio=sequential / t["ours"],
                 note="ratio: times faster than PyTorch; "
                      f"its step timed once, times {networks}")]
+
+
+def chosen_recipe(shape: dict, build: Path, profile: str) -> tuple:
+    """(the recipe to time, where it comes from): with shape["read_chosen"], the one the last
+    make report of `profile` chose (build/PROFILE/results/08-bonus.json), else (or without
+    those results) shape["recipe"], the full recipe."""
+    import json
+
+    path = Path(build) / profile / "results" / "08-bonus.json"
+    fields = tuple(shape["recipe"])
+    if shape.get("read_chosen"):
+        try:
+            chosen = json.loads(path.read_text())["final_split"]["recipe"]
+            if chosen.get("k"):  # a raw-pixel recipe is goal 5's wide step, timed above
+                return {f: chosen[f] for f in fields}, f"chosen by {path}"
+        except (OSError, KeyError, ValueError):
+            pass
+    return dict(shape["recipe"]), "the full recipe (no make report results)"
+
+
+def recipe_rows(shape: dict, own: OwnProcesses, build: Path, profile: str) -> list:
+    """Goal 5: the bonus recipe's step (the input projected on k components), one network,
+    against its matrix products alone (the GEMM rate) and against the PyTorch user's
+    version of it, each reference in a process of its own."""
+    recipe, source = chosen_recipe(shape, build, profile)
+    at = {**shape, "d": wide.D, "recipe": recipe}
+    X, y = workloads.data(at)
+    runs = interleaved({"ours": wide.our_recipe_steps(at, X, y, workloads.batches(at))},
+                       shape["reps"])
+    runs |= own("recipe_products", at, 1) | own("torch_user_recipe", at, 1)
+    t = {k: v / shape["steps"] for k, v in runs.items()}
+    rate = {k: gflops(wide.recipe_flops(at), v) for k, v in t.items()}
+    parts = [f"m={recipe['m']}, k={recipe['k']}"] + \
+        ([f"dropout {recipe['dropout']:g}"] if recipe["dropout"] else []) + \
+        (["flips/shifts"] if recipe["max_shift"] or recipe["p_flip"] else [])
+    what = f"bonus recipe ({', '.join(parts)}), 1 network"
+    return [Row(goal=BONUS, what=f"{what}, {rate['ours']}", median_s=t["ours"],
+                reference=f"numpy products alone (projection included), {rate['recipe_products']}",
+                reference_median_s=t["recipe_products"], ratio=t["recipe_products"] / t["ours"],
+                note=source, **goals.GEMM_RATE.judge(t["recipe_products"] / t["ours"])),
+            Row(goal=BONUS, what=f"{what}, numpy", median_s=t["ours"],
+                reference="PyTorch user's version (torch projection, nn.Sequential, SGD)",
+                reference_median_s=t["torch_user_recipe"], ratio=t["torch_user_recipe"] / t["ours"],
+                note="ratio: times faster than PyTorch")]

@@ -65,17 +65,117 @@ def torch_user_wide(shape: dict, X, y, batches: list):
     return run
 
 
-def torch_flip_shift(images, gen):
+def torch_flip_shift(images, gen, max_shift: int = MAX_SHIFT, p_flip: float = P_FLIP):
     """Flips and shifts of a batch (n, 3, 32, 32) as a PyTorch user writes them (what
     torchvision's RandomHorizontalFlip and RandomCrop(32, padding=3) do image by image):
     torch.flip on a random subset, in place, then zero padding and one 32 x 32 crop per image
     at a random corner. Same distribution as helpers.cifar.augment.flip_shift."""
     import torch
 
-    n, s = images.shape[0], MAX_SHIFT
-    flip = torch.rand(n, generator=gen) < P_FLIP
+    n, s = images.shape[0], max_shift
+    flip = torch.rand(n, generator=gen) < p_flip
     images[flip] = images[flip].flip(-1)
     padded = torch.nn.functional.pad(images, (s, s, s, s))
     corners = torch.randint(0, 2 * s + 1, (n, 2), generator=gen).tolist()
     return torch.stack([image[:, i : i + SIDE, j : j + SIDE]
                         for image, (i, j) in zip(padded, corners, strict=True)])
+
+
+# The bonus's chosen recipe: the input on its first k principal components (rows gathered,
+# flipped and shifted in pixel space when the recipe augments, then projected), dropout when
+# the recipe has it, one network (its members are independent runs, one at a time).
+
+
+def recipe_of(shape: dict) -> dict:
+    """shape["recipe"]: {"m", "k", "dropout", "max_shift", "p_flip"} (bonus.Recipe's fields)."""
+    return shape["recipe"]
+
+
+def components(d: int, k: int, seed: int = 4) -> tuple:
+    """A mean (d,) and orthonormal columns (d, k), float32: the projection's shapes (a step's
+    time does not depend on which components they are)."""
+    rng = np.random.default_rng(seed)
+    V = np.linalg.qr(rng.standard_normal((d, k)))[0].astype(np.float32)
+    return 0.01 * rng.standard_normal(d, dtype=np.float32), V
+
+
+def our_recipe_steps(shape: dict, X, y, batches: list):
+    """A callable running the chosen recipe's steps as helpers.experiments.bonus trains them:
+    the gather, flip_shift when it augments, the projection ((X - mean) V), a fresh scaled
+    mask per network when it drops out, then sgd_step with the decay scale."""
+    r = recipe_of(shape)
+    mean, V = components(X.shape[1], r["k"])
+    params = init_params(r["k"], r["m"], [0])
+    lam = np.full((1, 1, 1), LAM, np.float32)
+    scale, buffer = np.ones_like(lam), np.empty_like(params["W1"])
+    flips, masks = np.random.default_rng([3, 0]), np.random.default_rng([2, 0])
+    augments = r["max_shift"] > 0 or r["p_flip"] > 0
+
+    def run():
+        for batch in batches:
+            Xb = X[batch]
+            if augments:
+                Xb = flip_shift(Xb, flips, r["max_shift"], r["p_flip"])
+            Z = (Xb - mean) @ V
+            U = mask(masks, (1, r["m"], len(batch)), 1 - r["dropout"], np.float32) \
+                if r["dropout"] else None
+            sgd_step(params, Z, y[batch], lam, ETA, buffer, scale, U)
+        fold(params, scale)
+    return run
+
+
+def recipe_products(shape: dict):
+    """A callable running only the matrix products of the recipe's steps: the projection
+    (n, d) x (d, k), then one network's step products at d = k (workloads.products)."""
+    from benchmarks.workloads import products
+
+    r = recipe_of(shape)
+    rng = np.random.default_rng(5)
+    Xb = rng.standard_normal((shape["batch"], shape["d"]), dtype=np.float32)
+    _, V = components(shape["d"], r["k"])
+    network = products({**shape, "d": r["k"], "m": r["m"]}, 1)
+
+    def run():
+        for _ in range(shape["steps"]):
+            Xb @ V
+        network()
+    return run
+
+
+def recipe_flops(shape: dict) -> float:
+    """Per step: the projection 2 n d k, and the network's products at d = k."""
+    from benchmarks.workloads import flops_per_step
+
+    r = recipe_of(shape)
+    return 2.0 * shape["batch"] * shape["d"] * r["k"] + \
+        flops_per_step({**shape, "d": r["k"], "m": r["m"]}, 1)
+
+
+def torch_user_recipe(shape: dict, X, y, batches: list):
+    """The PyTorch user's version: the batch flipped and shifted by torch_flip_shift when the
+    recipe augments, projected by a torch product with the components, then
+    nn.Sequential(Linear(k, m), ReLU, [Dropout(p)], Linear(m, K)), CrossEntropyLoss and
+    workloads.torch_sgd."""
+    import torch
+
+    nn, r = torch.nn, recipe_of(shape)
+    mean, V = (torch.from_numpy(a) for a in components(X.shape[1], r["k"]))
+    layers = [nn.Linear(r["k"], r["m"]), nn.ReLU()] + \
+        ([nn.Dropout(r["dropout"])] if r["dropout"] else []) + [nn.Linear(r["m"], K)]
+    net = nn.Sequential(*layers).train()
+    opt = torch_sgd([net[0].weight, net[-1].weight], [net[0].bias, net[-1].bias])
+    loss_fn = nn.CrossEntropyLoss()
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
+    batches, gen = [torch.from_numpy(b) for b in batches], torch.Generator().manual_seed(3)
+    augments = r["max_shift"] > 0 or r["p_flip"] > 0
+
+    def run():
+        for batch in batches:
+            images = X[batch]
+            if augments:
+                images = torch_flip_shift(images.view(-1, CHANNELS, SIDE, SIDE), gen,
+                                          r["max_shift"], r["p_flip"]).flatten(1)
+            opt.zero_grad()
+            loss_fn(net((images - mean) @ V), y[batch]).backward()
+            opt.step()
+    return run

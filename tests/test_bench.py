@@ -43,7 +43,7 @@ def test_quick_benchmark_prints_and_writes_the_table(tmp_path, capsys):
     pids = [p["pid"] for p in processes["references"]]
     assert processes["this"] == os.getpid() and os.getpid() not in pids
     assert len(set(pids)) == len(pids)  # a fresh process for every reference timed
-    assert {p["group"] for p in processes["references"]} == set(GROUPS)
+    assert {p["group"] for p in processes["references"]} == set(GROUPS)  # recipe's included
     assert sum(p["group"] == "torch_user_wide" for p in processes["references"]) == \
         len(QUICK["wide"])  # once per width, in a process of its own
     assert_bonus_rows([row for row in run["rows"] if row["goal"] == "5 bonus"])
@@ -53,7 +53,13 @@ def test_quick_benchmark_prints_and_writes_the_table(tmp_path, capsys):
 
 
 def assert_bonus_rows(bonus: list) -> None:
-    """Per width and per 1 or 2 networks: the GEMM-rate row, then the PyTorch user's."""
+    """Per width and per 1 or 2 networks: the GEMM-rate row, then the PyTorch user's; then
+    the recipe's step (projected input) against its products and the PyTorch user's."""
+    bonus, recipe = bonus[:-2], bonus[-2:]
+    assert recipe[0]["what"].startswith("bonus recipe (m=16, k=8, dropout 0.2, flips/shifts)")
+    assert "projection included" in recipe[0]["reference"] and recipe[0]["met"] in (True, False)
+    assert recipe[1]["reference"].startswith("PyTorch user's version (torch projection")
+    assert all(row["median_s"] > 0 and row["reference_median_s"] > 0 for row in recipe)
     assert len(bonus) == 4 * len(QUICK["wide"])
     assert all(row["median_s"] > 0 and row["reference_median_s"] > 0 for row in bonus)
     for (gemm, user), (m, n) in zip(zip(bonus[::2], bonus[1::2], strict=True),

@@ -82,3 +82,15 @@ def test_save_failure_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         results.save_figure(fig, tmp_path / "fig1")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bonus_curves_one_line_per_configuration_at_the_cycle_ends_only():
+    """Recorded twice a cycle from step 0: the points drawn are the cycle ends (epochs 4, 8)."""
+    curves = {"full recipe": {"epochs": [0, 2, 4, 6, 8], "val": [0.1, 0.4, 0.55, 0.45, 0.58]},
+              "without x": {"epochs": [0, 2, 4, 6, 8], "val": [0.1, 0.3, 0.5, 0.4, 0.52]}}
+    ax = plots.bonus_curves(curves).axes[0]
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == list(curves)
+    assert list(lines[0].get_xdata()) == [4, 8]
+    assert list(lines[0].get_ydata()) == pytest.approx([55, 58])
+    assert lines[0].get_linewidth() > lines[1].get_linewidth()

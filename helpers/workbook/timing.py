@@ -16,7 +16,7 @@ def times(folder) -> dict:
     return found
 
 
-PARTS = {".train(": "training", ".search(": "training", "steps.": "training",
+PARTS = {".train(": "training", ".search(": "training", "study.": "training",
          ".split(": "data", "load_split(": "data", "import ": "start-up"}  # first match
 
 
