@@ -99,24 +99,29 @@ def components(d: int, k: int, seed: int = 4) -> tuple:
     return 0.01 * rng.standard_normal(d, dtype=np.float32), V
 
 
+def augments(recipe: dict) -> bool:
+    return recipe["max_shift"] > 0 or recipe["p_flip"] > 0
+
+
 def our_recipe_steps(shape: dict, X, y, batches: list):
     """A callable running the chosen recipe's steps as helpers.experiments.bonus trains them:
-    the gather, flip_shift when it augments, the projection ((X - mean) V), a fresh scaled
-    mask per network when it drops out, then sgd_step with the decay scale."""
+    with augmentation, the gather of raw rows, flip_shift and the projection ((X - mean) V)
+    every step; without, the gather of rows projected once beforehand (as features() does);
+    then a fresh scaled mask when it drops out, and sgd_step with the decay scale."""
     r = recipe_of(shape)
     mean, V = components(X.shape[1], r["k"])
     params = init_params(r["k"], r["m"], [0])
     lam = np.full((1, 1, 1), LAM, np.float32)
     scale, buffer = np.ones_like(lam), np.empty_like(params["W1"])
     flips, masks = np.random.default_rng([3, 0]), np.random.default_rng([2, 0])
-    augments = r["max_shift"] > 0 or r["p_flip"] > 0
+    projected = None if augments(r) else (X - mean) @ V
 
     def run():
         for batch in batches:
-            Xb = X[batch]
-            if augments:
-                Xb = flip_shift(Xb, flips, r["max_shift"], r["p_flip"])
-            Z = (Xb - mean) @ V
+            if projected is None:
+                Z = (flip_shift(X[batch], flips, r["max_shift"], r["p_flip"]) - mean) @ V
+            else:
+                Z = projected[batch]
             U = mask(masks, (1, r["m"], len(batch)), 1 - r["dropout"], np.float32) \
                 if r["dropout"] else None
             sgd_step(params, Z, y[batch], lam, ETA, buffer, scale, U)
@@ -126,34 +131,36 @@ def our_recipe_steps(shape: dict, X, y, batches: list):
 
 def recipe_products(shape: dict):
     """A callable running only the matrix products of the recipe's steps: the projection
-    (n, d) x (d, k), then one network's step products at d = k (workloads.products)."""
+    (n, d) x (d, k) when it augments (projected each step), then one network's step products
+    at d = k (workloads.products)."""
     from benchmarks.workloads import products
 
     r = recipe_of(shape)
     rng = np.random.default_rng(5)
     Xb = rng.standard_normal((shape["batch"], shape["d"]), dtype=np.float32)
     _, V = components(shape["d"], r["k"])
-    network = products({**shape, "d": r["k"], "m": r["m"]}, 1)
+    network, project = products({**shape, "d": r["k"], "m": r["m"]}, 1), augments(r)
 
     def run():
-        for _ in range(shape["steps"]):
+        for _ in range(shape["steps"] if project else 0):
             Xb @ V
         network()
     return run
 
 
 def recipe_flops(shape: dict) -> float:
-    """Per step: the projection 2 n d k, and the network's products at d = k."""
+    """Per step: the projection 2 n d k (when it augments), the network's products at d = k."""
     from benchmarks.workloads import flops_per_step
 
     r = recipe_of(shape)
-    return 2.0 * shape["batch"] * shape["d"] * r["k"] + \
+    return 2.0 * shape["batch"] * shape["d"] * r["k"] * augments(r) + \
         flops_per_step({**shape, "d": r["k"], "m": r["m"]}, 1)
 
 
 def torch_user_recipe(shape: dict, X, y, batches: list):
-    """The PyTorch user's version: the batch flipped and shifted by torch_flip_shift when the
-    recipe augments, projected by a torch product with the components, then
+    """The PyTorch user's version: the batch flipped and shifted by torch_flip_shift and
+    projected by a torch product with the components when the recipe augments (else the data
+    set projected once), then
     nn.Sequential(Linear(k, m), ReLU, [Dropout(p)], Linear(m, K)), CrossEntropyLoss and
     workloads.torch_sgd."""
     import torch
@@ -167,15 +174,17 @@ def torch_user_recipe(shape: dict, X, y, batches: list):
     loss_fn = nn.CrossEntropyLoss()
     X, y = torch.from_numpy(X), torch.from_numpy(y)
     batches, gen = [torch.from_numpy(b) for b in batches], torch.Generator().manual_seed(3)
-    augments = r["max_shift"] > 0 or r["p_flip"] > 0
+    projected = None if augments(r) else (X - mean) @ V  # a user projects the data set once
 
     def run():
         for batch in batches:
-            images = X[batch]
-            if augments:
-                images = torch_flip_shift(images.view(-1, CHANNELS, SIDE, SIDE), gen,
+            if projected is None:
+                images = torch_flip_shift(X[batch].view(-1, CHANNELS, SIDE, SIDE), gen,
                                           r["max_shift"], r["p_flip"]).flatten(1)
+                Z = (images - mean) @ V
+            else:
+                Z = projected[batch]
             opt.zero_grad()
-            loss_fn(net((images - mean) @ V), y[batch]).backward()
+            loss_fn(net(Z), y[batch]).backward()
             opt.step()
     return run

@@ -56,8 +56,9 @@ def assert_bonus_rows(bonus: list) -> None:
     """Per width and per 1 or 2 networks: the GEMM-rate row, then the PyTorch user's; then
     the recipe's step (projected input) against its products and the PyTorch user's."""
     bonus, recipe = bonus[:-2], bonus[-2:]
-    assert recipe[0]["what"].startswith("bonus recipe (m=16, k=8, dropout 0.2, flips/shifts)")
-    assert "projection included" in recipe[0]["reference"] and recipe[0]["met"] in (True, False)
+    assert recipe[0]["what"].startswith("bonus recipe (m=16, k=8, dropout 0.2, flips/shifts, "
+                                        "projected each step)")
+    assert "with the projection" in recipe[0]["reference"] and recipe[0]["met"] in (True, False)
     assert recipe[1]["reference"].startswith("PyTorch user's version (torch projection")
     assert all(row["median_s"] > 0 and row["reference_median_s"] > 0 for row in recipe)
     assert len(bonus) == 4 * len(QUICK["wide"])
@@ -179,3 +180,22 @@ def test_the_whole_search_is_set_against_the_one_cycle_extrapolation(tmp_path):
     assert suite.against_extrapolation([whole, *missing], [cycle]) == [
         Row(goal=goals.SEARCH, what="whole coarse search", median_s=60.0,
             reference_median_s=50.0, ratio=1.2), *missing]
+
+
+def test_the_recipe_timed_is_the_one_make_report_chose(tmp_path):
+    """With read_chosen, the last make report's recipe (a non-augmenting one is timed on rows
+    projected once, as training runs it); without its results, the full recipe."""
+    from benchmarks.harness import OwnProcesses
+
+    shape = {**QUICK, "read_chosen": True}
+    assert suite.chosen_recipe(shape, tmp_path, "assignment")[0] == QUICK["recipe"]
+    folder = tmp_path / "assignment" / "results"
+    folder.mkdir(parents=True)
+    chosen = {"m": 12, "lam": 5e-4, "dropout": 0.0, "max_shift": 0, "p_flip": 0.0, "k": 6,
+              "cycles": 6, "eta_min": 1e-5, "eta_max": 0.1}
+    (folder / "08-bonus.json").write_text(json.dumps({"final_split": {"recipe": chosen}}))
+    recipe, source = suite.chosen_recipe(shape, tmp_path, "assignment")
+    assert recipe == {"m": 12, "k": 6, "dropout": 0.0, "max_shift": 0, "p_flip": 0.0}
+    assert "08-bonus.json" in source
+    rows = suite.recipe_rows(shape, OwnProcesses(), tmp_path, "assignment")
+    assert rows[0].what.startswith("bonus recipe (m=12, k=6, rows projected once)")
