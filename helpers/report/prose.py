@@ -225,7 +225,7 @@ def bonus_changes(run: dict) -> str:
              for row in run["rows"] if row.get("component")]
     if not run["parameters"].get("ablate_projection"):
         lines.append("- **without the projection**: not run in this profile (raw pixels take "
-                     "about four times the training time of a projected row); the `paper` "
+                     "about six times the training time of a projected row); the `paper` "
                      "profile runs it.")
     return "\n".join(lines)
 
