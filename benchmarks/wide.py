@@ -83,12 +83,8 @@ def torch_flip_shift(images, gen, max_shift: int = MAX_SHIFT, p_flip: float = P_
 
 # The bonus's chosen recipe: the input on its first k principal components (rows gathered,
 # flipped and shifted in pixel space when the recipe augments, then projected), dropout when
-# the recipe has it, one network (its members are independent runs, one at a time).
-
-
-def recipe_of(shape: dict) -> dict:
-    """shape["recipe"]: {"m", "k", "dropout", "max_shift", "p_flip"} (bonus.Recipe's fields)."""
-    return shape["recipe"]
+# the recipe has it, one network (its members are independent runs, one at a time). The
+# recipe is shape["recipe"]: {"m", "k", "dropout", "max_shift", "p_flip"} (bonus.Recipe's).
 
 
 def components(d: int, k: int, seed: int = 4) -> tuple:
@@ -108,7 +104,7 @@ def our_recipe_steps(shape: dict, X, y, batches: list):
     with augmentation, the gather of raw rows, flip_shift and the projection ((X - mean) V)
     every step; without, the gather of rows projected once beforehand (as features() does);
     then a fresh scaled mask when it drops out, and sgd_step with the decay scale."""
-    r = recipe_of(shape)
+    r = shape["recipe"]
     mean, V = components(X.shape[1], r["k"])
     params = init_params(r["k"], r["m"], [0])
     lam = np.full((1, 1, 1), LAM, np.float32)
@@ -135,7 +131,7 @@ def recipe_products(shape: dict):
     at d = k (workloads.products)."""
     from benchmarks.workloads import products
 
-    r = recipe_of(shape)
+    r = shape["recipe"]
     rng = np.random.default_rng(5)
     Xb = rng.standard_normal((shape["batch"], shape["d"]), dtype=np.float32)
     _, V = components(shape["d"], r["k"])
@@ -152,7 +148,7 @@ def recipe_flops(shape: dict) -> float:
     """Per step: the projection 2 n d k (when it augments), the network's products at d = k."""
     from benchmarks.workloads import flops_per_step
 
-    r = recipe_of(shape)
+    r = shape["recipe"]
     return 2.0 * shape["batch"] * shape["d"] * r["k"] * augments(r) + \
         flops_per_step({**shape, "d": r["k"], "m": r["m"]}, 1)
 
@@ -165,7 +161,7 @@ def torch_user_recipe(shape: dict, X, y, batches: list):
     workloads.torch_sgd."""
     import torch
 
-    nn, r = torch.nn, recipe_of(shape)
+    nn, r = torch.nn, shape["recipe"]
     mean, V = (torch.from_numpy(a) for a in components(X.shape[1], r["k"]))
     layers = [nn.Linear(r["k"], r["m"]), nn.ReLU()] + \
         ([nn.Dropout(r["dropout"])] if r["dropout"] else []) + [nn.Linear(r["m"], K)]

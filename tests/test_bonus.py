@@ -10,7 +10,8 @@ from helpers.report import listings, tables
 from helpers.training.loop import minibatches
 from helpers.training.settings import Settings
 
-SETTINGS = Settings(eta_min=1e-3, eta_max=5e-2, n_s=5, cycles=3, batch_size=8, m=10)
+SETTINGS = Settings(eta_min=1e-3, eta_max=5e-2, n_s=5, cycles=3, batch_size=8, m=10,
+                    records_per_cycle=bonus.RECORDS_PER_CYCLE)
 
 
 def image_split(seed=0, n_train=48, n_val=24):

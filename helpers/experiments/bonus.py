@@ -85,17 +85,12 @@ def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float):
     return lambda index, t: project(flip_shift(split.X_train[index], rng, max_shift, p_flip))
 
 
-def record_steps(settings, per_cycle: int = 2) -> list:
-    """Validation measured per_cycle times a cycle (at its ends, and between), and at 0."""
-    every = 2 * settings.n_s // per_cycle
-    return list(range(0, settings.total_steps + 1, every))
-
-
 def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int = 0,
                  p_flip: float = 0.0, snapshots: int = 0, progress: bool = True) -> tuple:
     """One run (seed settings.seed): one network per (lambda, dropout) pair, side by side on
     the same mini-batches, dropout masks' stream and augmentation; the input projected on k
-    components fitted on split.X_train (k = 0: raw). Validation recorded twice a cycle.
+    components fitted on split.X_train (k = 0: raw). Validation recorded
+    settings.records_per_cycle times a cycle (Study: RECORDS_PER_CYCLE) and at step 0.
 
     Output: (params, history, {str(step): params} at the last `snapshots` cycle ends).
     """
@@ -107,7 +102,7 @@ def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int 
     keep = lambda t, p: kept.update({str(t): {k: v.copy() for k, v in p.items()}}) \
         if t in keep_at else None  # noqa: E731
     params, history = train(data, settings, lambdas, [settings.seed] * len(lambdas),
-                            progress=progress, record=record_steps(settings), dropout=dropouts,
+                            progress=progress, dropout=dropouts,
                             parts=("val",), on_record=keep, rows=rows)
     return params, history, kept
 
@@ -129,17 +124,10 @@ def member_seeds(seed: int, count: int) -> list:
 
 # The study: rows of the ablation, their verdicts, the chosen recipe, the final split
 
-# What each component is, and what removing it costs: "saves work" components stay unless
-# measurably worse, every other one only when measurably better (helpers.experiments.protocol).
-COMPONENTS = {
-    "width": "the wider hidden layer",
-    "dropout": "dropout",
-    "augmentation": "flips and shifts",
-    "projection": "the projection on principal components",
-    "training length": "the longer training",
-    "ensemble": "the ensemble of independent members",
-    "snapshots": "the snapshot ensemble",
-}
+RECORDS_PER_CYCLE = 2  # validation at each cycle end and half-way (Figure 9 draws the ends)
+
+# A component that saves work stays unless measurably worse; every other one only when
+# measurably better (helpers.experiments.protocol.keeps).
 SAVES_WORK = {"projection"}
 
 
@@ -167,7 +155,8 @@ class Study:
         for s in seeds:
             settings = self.run.settings_for(
                 split, m=recipe.m, cycles=recipe.cycles, eta_min=recipe.eta_min,
-                eta_max=recipe.eta_max, batch_size=self.batch_size, seed=s)
+                eta_max=recipe.eta_max, batch_size=self.batch_size, seed=s,
+                records_per_cycle=RECORDS_PER_CYCLE)
             out.append(self.run.cached(
                 train_recipe, split, settings, [lam for lam, _ in pairs], [p for _, p in pairs],
                 k=recipe.k, max_shift=recipe.max_shift, p_flip=recipe.p_flip,
@@ -179,7 +168,8 @@ class Study:
         the mean validation accuracy over seeds of each pair (self.searches[label])."""
         pairs = [(float(lam), float(p)) for p in dict.fromkeys(dropouts) for lam in lambdas]
         runs, seconds = self.train(self.search, recipe, pairs, self.seeds, snapshots)
-        val = np.array([[final_accuracy(h, j) for j in range(len(pairs))] for _, h, _ in runs])
+        val = np.array([[c[j][1][-1] for j in range(len(pairs))]
+                        for c in (curves_of(h) for _, h, _ in runs)])
         self._runs[label] = runs
         self.searches[label] = {"pairs": pairs, "val_mean": val.mean(axis=0).tolist(),
                                 "val": val.T.tolist(), "seconds": seconds}
@@ -199,14 +189,14 @@ class Study:
         """A row: network `network` of grid `grid`'s runs, validation per seed, its mean curve;
         with component, the component's paired gain (full recipe minus this row) and verdict."""
         runs = self._runs[grid]
-        val = [final_accuracy(h, network) for _, h, _ in runs]
+        curves = [curves_of(h)[network] for _, h, _ in runs]
+        val = [c[1][-1] for c in curves]
         row = {"row": label, "recipe": recipe.to_dict(), "val": over_seeds(val),
                "component": component, "seconds": self.searches[grid]["seconds"]}
         if component is not None:
             row.update(verdict_of(self.full["val"]["values"], val, component in SAVES_WORK))
         self.rows.append(row)
         self._runs[label], self._network[label] = runs, network
-        curves = [curves_of(h)[network] for _, h, _ in runs]
         epochs = np.asarray(curves[0][0]) * self.batch_size / len(self.search.y_train)
         self.curves[label] = {"epochs": epochs.tolist(),
                               "val": np.mean([c[1] for c in curves], axis=0).tolist()}
@@ -258,14 +248,14 @@ class Study:
         at its last snapshot_cycles cycle ends against its final network alone."""
         X, y = features(self.search, self.recipe.k)[0].X_val, self.search.y_val
         j, runs = self._network["full"], self._runs["full"]
-        nets = [take(p, j) for p, _, _ in runs]
-        single = self.full["val"]["values"]
-        together = ensemble.accuracy(nets, X, y)
-        shots = [ensemble.accuracy([take(s, j) for s in snaps.values()], X, y)
-                 for _, _, snaps in runs]
         if any(len(snaps) < snapshot_cycles for _, _, snaps in runs):
             raise ValueError(f"the full recipe's runs kept fewer than {snapshot_cycles} "
                              "snapshots: pass snapshots=snapshot_cycles to full_recipe")
+        nets = [ensemble.take(p, j) for p, _, _ in runs]
+        single = self.full["val"]["values"]
+        together = ensemble.accuracy(nets, X, y)
+        shots = [ensemble.accuracy([ensemble.take(s, j) for s in snaps.values()], X, y)
+                 for _, _, snaps in runs]
         rows = [{"row": f"one network, not an ensemble of the {len(nets)} seeds",
                  "recipe": self.recipe.to_dict(), "val": over_seeds(single),
                  "component": "ensemble", "seconds": 0.0, "ensemble_val": together,
@@ -334,16 +324,6 @@ def verdict_of(with_component, without_component, saves_work: bool) -> dict:
     return {"gain": protocol.paired_gain(with_component, without_component),
             "kept": protocol.keeps(with_component, without_component, saves_work),
             "saves_work": saves_work}
-
-
-def final_accuracy(history: dict, network: int) -> float:
-    """Network `network`'s validation accuracy at the last recorded step."""
-    return curves_of(history)[network][1][-1]
-
-
-def take(params: dict, network: int) -> dict:
-    """Network `network` of a stack, as a stack of one."""
-    return {k: v[network : network + 1] for k, v in params.items()}
 
 
 def agreement(members: list, X) -> float:

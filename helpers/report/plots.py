@@ -6,6 +6,8 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from helpers.experiments.bonus import RECORDS_PER_CYCLE
+
 STYLE = {  # one print-legible style for every figure (sized for an A4 text width)
     "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 9,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.grid": True, "grid.alpha": 0.3,
@@ -119,7 +121,7 @@ def range_test(at, accuracy, loss, chosen: dict) -> Figure:
 
 
 @_styled
-def bonus_curves(curves: dict, per_cycle: int = 2) -> Figure:
+def bonus_curves(curves: dict, per_cycle: int = RECORDS_PER_CYCLE) -> Figure:
     """Validation accuracy (%) at the end of each cycle (eta back at its minimum) against
     training epochs, one line per configuration: the first (the full recipe) bold.
 
