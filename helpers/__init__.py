@@ -12,3 +12,7 @@
   timing.
 - `report/`: the report's prose, tables, listings and figures, number formatting, the README.
 """
+
+from helpers import loaded as _loaded
+
+_loaded.install()  # from here on, the source each helpers module runs is recorded (cache keys)

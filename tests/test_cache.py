@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from helpers import loaded
 from helpers.training import loop as training
 from helpers.workbook import cache
 
@@ -87,6 +88,7 @@ def test_cache_key_follows_the_engine_source_in_sub_packages(tmp_path, monkeypat
                             "training/step.py": "x = 1\n", "model/__init__.py": "",
                             "model/y.py": "z = 1\n"})
     monkeypatch.setattr(cache, "HELPERS", tmp_path)
+    monkeypatch.setattr(loaded, "SOURCES", {})  # as if none were imported: keyed by the files
     fn = training.train
     key = cache.key({"lam": 0.01}, fn)
     assert cache.key({"lam": 0.01}, fn) == key
@@ -176,6 +178,7 @@ def test_a_helpers_function_enters_by_name_and_its_modules_source(tmp_path, monk
     fake_helpers(tmp_path, {"cifar/augment.py": "from helpers.training.step import x\n",
                             "training/step.py": "x = 1\n"})
     monkeypatch.setattr(cache, "HELPERS", tmp_path)
+    monkeypatch.setattr(loaded, "SOURCES", {})
     before = cache.describe(augment.flip_shift)
     assert before["helpers"] == "helpers.cifar.augment.flip_shift"
     assert cache.describe(augment.flip_shift) == before
@@ -202,3 +205,182 @@ def test_a_section_does_not_cache_what_it_cannot_key(tmp_path, monkeypatch, caps
     for _ in range(2):
         run.cached(train, split, Settings(), hook=hook)
     assert len(calls) == 3 and "not cached" in capsys.readouterr().out
+
+
+# What decides a result and was missing from the key (issue: a cache that never serves a stale,
+# foreign or mislabelled run)
+
+EDIT_WITH_KERNEL_OPEN = """
+import json, sys, warnings
+from pathlib import Path
+import numpy as np
+from helpers.cifar.data import Split
+from helpers.training.loop import train
+from helpers.training.settings import Settings
+from helpers.workbook import cache
+
+root, edit = Path(sys.argv[1]), sys.argv[2] == "edit"
+rng = np.random.default_rng(0)
+X = lambda n: rng.standard_normal((n, 8)).astype(np.float32)  # noqa: E731
+y = lambda n: rng.integers(0, 10, n)  # noqa: E731
+split = Split(X(40), y(40), X(10), y(10), X(10), y(10), np.zeros(8, np.float32),
+              np.ones(8, np.float32), None, "toy", 0)
+settings = Settings(n_s=2, cycles=1, batch_size=10, m=4)
+run = lambda: cache.cached(root / "cache", {"toy": 1}, train, split, settings, [0.01],  # noqa: E731
+                           progress=False)[0][0]["W1"]
+first = run()
+if edit:  # the file changes while this process (a kernel) still runs the old code
+    loop = root / "helpers" / "training" / "loop.py"
+    loop.write_text(loop.read_text() + "\\nEDITED = True\\n")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    again = run()
+print(json.dumps({"same": bool(np.array_equal(first, again)),
+                  "warnings": [str(w.message) for w in caught],
+                  "entries": sorted(p.name for p in (root / "cache").glob("*.npz"))}))
+"""
+
+
+def run_copy(tmp_path, *args) -> dict:
+    """EDIT_WITH_KERNEL_OPEN in a fresh interpreter on a copy of helpers/ under tmp_path."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from helpers.paths import HELPERS
+
+    if not (tmp_path / "helpers").is_dir():
+        shutil.copytree(HELPERS, tmp_path / "helpers",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    script = tmp_path / "script.py"
+    script.write_text(EDIT_WITH_KERNEL_OPEN)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, str(script), str(tmp_path), *args], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_helpers_file_edited_with_the_kernel_open_is_neither_served_nor_stored(tmp_path):
+    first = run_copy(tmp_path, "keep")  # unchanged code: a hit, no warning
+    assert first["same"] and not first["warnings"] and len(first["entries"]) == 1
+    edited = run_copy(tmp_path, "edit")  # loop.py edited after this process imported it
+    assert any("helpers/training/loop.py changed on disk" in w for w in edited["warnings"])
+    assert edited["entries"] == first["entries"]  # nothing stored under the new code's key
+    restarted = run_copy(tmp_path, "keep")  # a new kernel imports the edited file: its own key
+    assert not restarted["warnings"] and len(restarted["entries"]) == 2
+
+
+def test_the_loader_records_the_source_it_compiles():
+    import sys
+
+    from helpers.workbook import section  # noqa: F401  (imported by now, through the hook)
+
+    for name in ("helpers", "helpers.loaded", "helpers.workbook.section",
+                 "helpers.training.loop"):
+        assert name in sys.modules and loaded.SOURCES[name] == cache.source_digest(name), name
+
+
+def section_run(tmp_path):
+    from helpers import workbook
+
+    return workbook.Section("02-clr-one-cycle", {"build_dir": str(tmp_path)}, official=False)
+
+
+def test_another_copy_of_the_data_is_another_key(tmp_path, synthetic_cifar):
+    import shutil
+
+    from helpers.cifar.data import TRAIN_FILES, load_split
+    from helpers.training.settings import Settings
+
+    other = tmp_path / "other"
+    shutil.copytree(synthetic_cifar, other)
+    raw = bytearray((other / TRAIN_FILES[0]).read_bytes())
+    raw[-200] ^= 1  # one bit of one pixel value
+    (other / TRAIN_FILES[0]).write_bytes(bytes(raw))
+    a, b = load_split("exercise", path=synthetic_cifar), load_split("exercise", path=other)
+    assert a.describe() == b.describe() and a.fingerprint != b.fingerprint
+    assert load_split("exercise", path=synthetic_cifar).fingerprint == a.fingerprint
+    run, calls = section_run(tmp_path), []
+    fn = lambda split, settings, progress=True: calls.append(1) or {"x": 1}  # noqa: E731
+    for split in (a, a, b):
+        run.cached(fn, split, Settings(batch_size=5))
+    assert len(calls) == 2
+
+
+def test_the_numeric_stack_is_part_of_the_key(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from helpers.workbook import environment
+
+    stack = environment.numeric_stack()
+    assert stack["numpy"] == np.__version__ and stack["blas"]
+    assert all({"library", "version", "kernel", "threads"} <= set(b) for b in stack["blas"])
+    before = cache.key({"a": 1}, training.train)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = cache.key({"a": 1}, training.train)
+    assert (one == before) == all(b["threads"] == 1 for b in stack["blas"])
+    monkeypatch.setattr(environment, "numeric_stack",
+                        lambda: {**stack, "blas": [{**stack["blas"][0], "kernel": "Other"}]})
+    assert cache.key({"a": 1}, training.train) != before
+
+
+def test_modules_read_as_globals_enter_by_what_they_run(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from helpers.cifar import augment
+
+    described = cache.describe(augment)
+    assert described["module"] == "helpers.cifar.augment" and "source" in described
+    (tmp_path / "mymod.py").write_text("def f(x):\n    return x + 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import mymod
+
+    before = cache.describe(mymod)
+    (tmp_path / "mymod.py").write_text("def f(x):\n    return x + 2\n")
+    importlib.reload(mymod)
+    assert cache.describe(mymod) != before  # a user's module: by its code, not its name
+    del sys.modules["mymod"]
+
+
+def test_values_are_described_faithfully_or_not_cached():
+    torch = pytest.importorskip("torch")
+
+    t = torch.zeros(5000)
+    u = t.clone()
+    u[2500] = 1.0  # hidden in the middle of a truncated repr
+    assert repr(t) == repr(u) and cache.describe(t) != cache.describe(u)
+    legacy = np.random.RandomState(0)
+    before = cache.describe(legacy)
+    assert cache.describe(np.random.RandomState(0)) == before  # by its state, not its address
+    legacy.random_sample()
+    assert cache.describe(legacy) != before
+    objects = np.array([1.5, "a"], dtype=object)
+    assert cache.describe(objects) == cache.describe(np.array([1.5, "a"], dtype=object))
+
+    class Rounded:  # a repr that rounds what it holds, as a DataFrame's does
+        __module__ = "pandas.core.frame"
+
+        def __init__(self, v):
+            self.v = v
+
+        def __repr__(self):
+            return f"{self.v:.3f}"
+
+    with pytest.raises(cache.Uncacheable, match="round or truncate"):
+        cache.describe(Rounded(0.1234567))
+    import pathlib
+
+    assert cache.describe(pathlib.Path("a")) != cache.describe(pathlib.Path("b"))
+
+
+def test_a_failed_store_keeps_the_result(tmp_path, monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "write", full_disk)
+    with pytest.warns(UserWarning, match="could not store"):
+        value, _ = cache.cached(tmp_path, {"k": 1}, lambda: {"a": np.arange(3)})
+    np.testing.assert_array_equal(value["a"], np.arange(3))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import pickle
 from pathlib import Path
@@ -38,11 +40,14 @@ class _CifarUnpickler(pickle.Unpickler):
             raise _Refused(f"{module}.{name}") from None
 
 
-def _unpickle(path: Path) -> object:
-    """Load the pickle at `path` (Path) with the restricted unpickler; DataError on any problem."""
+def _unpickle(path: Path, digests: dict | None = None) -> object:
+    """Load the pickle at `path` (Path) with the restricted unpickler; DataError on any problem.
+    digests: a dict that gets {path.name: sha256 of the bytes read} (None: not hashed)."""
     try:
-        with open(path, "rb") as f:
-            return _CifarUnpickler(f, encoding="bytes").load()
+        data = path.read_bytes()
+        if digests is not None:
+            digests[path.name] = hashlib.sha256(data).hexdigest()
+        return _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {FIX}") from None
     except _Refused as err:
@@ -53,15 +58,17 @@ def _unpickle(path: Path) -> object:
                         f"truncated or corrupt: replace it ({FIX})") from err
 
 
-def load_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Load one CIFAR-10 batch file safely.
+def load_batch(path: str | os.PathLike, digests: dict | None = None) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """Load one CIFAR-10 batch file safely; digests (a dict, optional) gets the sha256 of the
+    file's bytes as they were read, under the file's name.
 
     Input: path to data_batch_k or test_batch. Output: X uint8 (n, 3072), one image per row,
     1024 red then 1024 green then 1024 blue values (each 32x32 row-major); y int64 (n,) in 0..9.
     Raises DataError naming the file when it is missing, corrupt or not a CIFAR-10 batch.
     """
     path = Path(path)
-    raw = _unpickle(path)
+    raw = _unpickle(path, digests)
     if not isinstance(raw, dict) or b"data" not in raw or b"labels" not in raw:
         found = sorted(map(repr, raw)) if isinstance(raw, dict) else type(raw).__name__
         raise DataError(f"{path}: not a CIFAR-10 batch: expected a dict with keys b'data' and "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ class Split:
     mean, std float32 (3072,) of the training part (pixels/255; a std of 0 is stored as 1).
     val_indices int (n_val,): rows of the 50,000 concatenated training images (batch order)
     that became validation; None for "exercise". name (str) and seed (int) made it.
+    fingerprint (str): sha256 over the sha256 of each file's bytes as they were read
+    (fingerprint()): another copy of the data set, however named, gives another one.
     """
 
     X_train: np.ndarray
@@ -62,6 +65,7 @@ class Split:
     val_indices: np.ndarray | None
     name: str
     seed: int
+    fingerprint: str = ""
 
     def describe(self) -> str:
         """One line (str): sizes and where validation comes from."""
@@ -87,23 +91,40 @@ def load_split(name: str, path: str | os.PathLike | None = None, seed: int = 0,
         raise ValueError(f"unknown split {name!r}; valid names: {', '.join(SPLITS)}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
-    parts, val_indices = _raw_parts(find_cifar10(path, download), SPLITS[name], seed)
+    digests = {}
+    parts, val_indices = _raw_parts(find_cifar10(path, download), SPLITS[name], seed, digests)
     parts = {k: (X[:limit], y[:limit].copy()) for k, (X, y) in parts.items()}
     mean, std = _stats(parts["train"][0])
     arrays = {}
     for part, (X, y) in parts.items():
         arrays[f"X_{part}"], arrays[f"y_{part}"] = _normalise(X, mean, std), y
     val_indices = None if val_indices is None else val_indices[:limit].copy()
-    return Split(**arrays, mean=mean, std=std, val_indices=val_indices, name=name, seed=seed)
+    return Split(**arrays, mean=mean, std=std, val_indices=val_indices, name=name, seed=seed,
+                 fingerprint=fingerprint(digests))
 
 
-def _raw_parts(folder: Path, n_val: int | None, seed: int) -> tuple[dict, np.ndarray | None]:
-    """{"train", "val", "test"} -> (X uint8 (n, 3072), y int64 (n,)), and val indices or None."""
-    test = load_batch(folder / TEST_FILE)
+def fingerprint(digests: dict) -> str:
+    """One sha256 (hex) of {file name: sha256 of its bytes}, in name order."""
+    lines = "".join(f"{name}:{digests[name]}\n" for name in sorted(digests))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def folder_fingerprint(folder: str | os.PathLike) -> str:
+    """fingerprint() of the six batch files of a CIFAR-10 folder, read whole."""
+    files = (*TRAIN_FILES, TEST_FILE)
+    return fingerprint({f: hashlib.sha256((Path(folder) / f).read_bytes()).hexdigest()
+                        for f in files})
+
+
+def _raw_parts(folder: Path, n_val: int | None, seed: int,
+               digests: dict | None = None) -> tuple[dict, np.ndarray | None]:
+    """{"train", "val", "test"} -> (X uint8 (n, 3072), y int64 (n,)), and val indices or None;
+    digests gets each file's sha256 (load_batch)."""
+    test = load_batch(folder / TEST_FILE, digests)
     if n_val is None:
-        return {"train": load_batch(folder / TRAIN_FILES[0]),
-                "val": load_batch(folder / TRAIN_FILES[1]), "test": test}, None
-    Xs, ys = zip(*(load_batch(folder / f) for f in TRAIN_FILES), strict=True)
+        return {"train": load_batch(folder / TRAIN_FILES[0], digests),
+                "val": load_batch(folder / TRAIN_FILES[1], digests), "test": test}, None
+    Xs, ys = zip(*(load_batch(folder / f, digests) for f in TRAIN_FILES), strict=True)
     X, y = np.concatenate(Xs), np.concatenate(ys)
     del Xs
     if not 0 < n_val < len(y):

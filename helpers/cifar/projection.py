@@ -12,6 +12,7 @@ instead (z -> z V^T A V, dropping what a translation moves into the components f
 them) measured no faster per step (the batch's translations grouped) and 6 % off in norm.
 """
 
+import hashlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,5 +52,18 @@ def fit(X_train: np.ndarray, k: int, chunk: int = 5000) -> Projection:
 def project_split(split, k: int):
     """(a copy of split with every part projected, the Projection) fitted on split.X_train."""
     projection = fit(split.X_train, k)
-    return replace(split, X_train=projection(split.X_train), X_val=projection(split.X_val),
-                   X_test=projection(split.X_test)), projection
+    arrays = {f"X_{part}": projection(getattr(split, f"X_{part}"))
+              for part in ("train", "val", "test")}
+    if hasattr(split, "fingerprint"):  # the data it came from, and the projection
+        arrays["fingerprint"] = projected_fingerprint(split, projection)
+    return replace(split, **arrays), projection
+
+
+def projected_fingerprint(split, projection: Projection) -> str:
+    """The fingerprint of `split` projected by `projection` ("" where split has none)."""
+    if not getattr(split, "fingerprint", ""):
+        return ""
+    digest = hashlib.sha256(split.fingerprint.encode())
+    for array in (projection.mean, projection.components):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()

@@ -1,12 +1,30 @@
-"""The training cache: results keyed by their inputs and the engine code, stored as npz."""
+"""The training cache: results keyed by their inputs, the engine code as it runs, the data and
+the numeric stack, stored as npz.
+
+What decides a result, and how the key holds it:
+- the inputs (settings, lambdas, seeds, the split's name and sizes): given by the caller;
+- the data: the split's fingerprint, a sha256 of the CIFAR-10 files it was read from;
+- the code: every helpers module the function can reach, by the source this process imported
+  (helpers.loaded). A module whose file changed on disk since then is not cached at all: the
+  result would be the old code's under the new code's key;
+- the numeric stack: Python, numpy, the BLAS library (name, version, kernel, threads) and
+  torch where it is loaded (helpers.workbook.environment);
+- a notebook's own code and values, described by `describe`; what it cannot describe
+  faithfully (an object known by its address, a repr that rounds or truncates) is not cached.
+"""
 
 import ast
 import dataclasses
+import datetime
+import decimal
+import enum
+import fractions
 import functools
 import hashlib
 import inspect
 import io
 import json
+import random
 import re
 import sys
 import time
@@ -17,11 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import paths
+from helpers import loaded, paths
 from helpers.paths import resolve
+from helpers.workbook import environment
 from helpers.workbook.results import atomic_write, plain
 
-FORMAT = b"npz+json v4"  # part of every key: change it when the stored format changes
+FORMAT = b"npz+json v5"  # part of every key: change it when the stored format changes
 HELPERS = paths.HELPERS
 
 
@@ -75,8 +94,30 @@ class Uncacheable(ValueError):
     """A value whose behaviour the cache key cannot capture: a run that takes it is not cached."""
 
 
-DEFAULT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$")  # object.__repr__: says nothing of state
+class Stale(Uncacheable):
+    """A helpers module whose file differs from the source this process imported."""
+
+
+def source_digest(module: str) -> str:
+    """sha256 of the source helpers module `module` runs: as imported (helpers.loaded) where
+    it is loaded, its file where it is not. Stale when the file changed since the import."""
+    path = source_file(module)
+    on_disk = loaded.digest(path.read_bytes())
+    ran = loaded.SOURCES.get(module)
+    if ran is not None and ran != on_disk:
+        shown = path.relative_to(paths.ROOT) if path.is_relative_to(paths.ROOT) else path
+        raise Stale(f"{shown} changed on disk after this kernel imported it, so a run would "
+                    "use the old code under the new code's key; restart the kernel (Kernel > "
+                    "Restart Kernel) to run the new code")
+    return on_disk
+
+
+ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}")  # a memory address: says nothing of state
 SIMPLE = (type(None), bool, int, float, str)
+# Types whose repr holds every bit of their value (no rounding, no "..."): safe in a key.
+FAITHFUL_REPR = (bytes, complex, range, slice, Path, np.dtype, datetime.date, datetime.time,
+                 datetime.timedelta, decimal.Decimal, fractions.Fraction, enum.Enum,
+                 type(Ellipsis))
 
 
 def describe(value, _seen: frozenset = frozenset()):
@@ -84,18 +125,22 @@ def describe(value, _seen: frozenset = frozenset()):
 
     - None, bools, numbers, strings: themselves; lists, tuples, dicts: item by item;
       dataclasses and namespaces: field by field;
-    - numpy arrays: dtype, shape and a sha256 of their bytes; a numpy Generator: its state;
-    - a function or class of helpers: its name and the source of every helpers module it
-      imports;
+    - numpy arrays: dtype, shape and a sha256 of their bytes (arrays of objects: item by
+      item); torch tensors the same, with their device; numpy's Generator and RandomState and
+      Python's random.Random: their state; sets: their items, sorted;
+    - a function, class or module of helpers: its name and the source (as imported) of every
+      helpers module it imports;
     - any other Python function (a notebook's hook, a lambda): its compiled code (bytecode,
       constants, names), its defaults, its closure's values and every global it reads, each
       described in turn; functools.partial: its function and arguments; a bound method: its
       object and function; an instance of a class defined outside any installed package: its
-      class's functions and its attributes;
+      class's functions and its attributes; a module of the user's (outside any installed
+      package): what it defines, described in turn;
     - modules, and functions of installed packages (numpy, torch, the standard library):
       their name and the package's version;
-    - anything else: its repr, unless that is the default `<... at 0x...>`, which says nothing
-      of its state: then Uncacheable, naming it.
+    - values whose repr holds all of them (FAITHFUL_REPR: paths, dtypes, dates, ...): it;
+    - anything else (a DataFrame, whose repr rounds and truncates; an object known by its
+      address): Uncacheable, naming it and why.
     """
     if isinstance(value, SIMPLE):
         return value
@@ -103,17 +148,30 @@ def describe(value, _seen: frozenset = frozenset()):
         return [describe(v, _seen) for v in value]
     if isinstance(value, dict):
         return {str(k): describe(v, _seen) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return {"set": sorted((describe(v, _seen) for v in value), key=json.dumps)}
     if isinstance(value, np.ndarray | np.generic):
         array = np.ascontiguousarray(value)
+        if array.dtype.hasobject:  # its bytes are addresses: the items instead
+            return {"objects": describe(array.tolist(), _seen), "shape": list(array.shape)}
         return {"array": hashlib.sha256(array.tobytes()).hexdigest(), "dtype": str(array.dtype),
                 "shape": list(array.shape)}
+    if _is_tensor(value):
+        data = value.detach().cpu().contiguous()
+        return {"tensor": describe(data.view(-1).view(_torch().uint8).numpy(), _seen),
+                "dtype": str(data.dtype), "shape": list(data.shape),
+                "device": str(value.device), "requires_grad": bool(value.requires_grad)}
     if isinstance(value, np.random.Generator):
         return {"generator": value.bit_generator.state}
+    if isinstance(value, np.random.RandomState):
+        return {"random_state": describe(list(value.get_state()), _seen)}
+    if isinstance(value, random.Random):
+        return {"random": describe(list(value.getstate()), _seen)}
     if id(value) in _seen:  # a function that reads itself (recursion), or a cycle
         return {"seen": getattr(value, "__qualname__", type(value).__qualname__)}
     seen = _seen | {id(value)}
     if isinstance(value, types.ModuleType):
-        return {"module": value.__name__, "version": _version(value.__name__)}
+        return _module(value, seen)
     if isinstance(value, functools.partial):
         return {"partial": describe(value.func, seen), "args": describe(value.args, seen),
                 "keywords": describe(value.keywords, seen)}
@@ -143,11 +201,40 @@ def _helpers(value, module: str, seen) -> dict:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"object": f"{module}.{type(value).__qualname__}", "state": {
             f.name: describe(getattr(value, f.name), seen) for f in dataclasses.fields(value)}}
+    return {"helpers": f"{module}.{getattr(value, '__qualname__', type(value).__qualname__)}",
+            "source": _sources(module)}
+
+
+def _sources(module: str) -> str:
+    """One sha256 of the source, as it runs, of `module` and every helpers module it imports."""
     source = hashlib.sha256()
     for name in sorted(imports(module)):
-        source.update(name.encode() + source_file(name).read_bytes())
-    return {"helpers": f"{module}.{getattr(value, '__qualname__', type(value).__qualname__)}",
-            "source": source.hexdigest()}
+        source.update(name.encode() + source_digest(name).encode())
+    return source.hexdigest()
+
+
+def _module(module: types.ModuleType, seen) -> dict:
+    """A module read as a global: helpers by its source as it runs; a user's module by what it
+    defines (its functions, classes and values, each described); an installed one by its
+    version."""
+    name = module.__name__
+    if name.split(".")[0] == "helpers":
+        return {"module": name, "source": _sources(name)}
+    if not _users(name) or name == "__main__":
+        return {"module": name, "version": _version(name)}
+    own = {k: v for k, v in vars(module).items() if not k.startswith("__")
+           and not isinstance(v, types.ModuleType)  # what it imports is described where read
+           and not (callable(v) and getattr(v, "__module__", name) != name)}
+    return {"module": name, "defines": describe(own, seen)}
+
+
+def _is_tensor(value) -> bool:
+    return type(value).__module__.split(".")[0] == "torch" and hasattr(value, "detach") \
+        and hasattr(value, "device")
+
+
+def _torch():
+    return sys.modules["torch"]
 
 
 def _function(fn, seen) -> dict:
@@ -190,11 +277,14 @@ def _users(module: str) -> bool:
 
 
 def _by_repr(value):
-    text = repr(value)
-    if DEFAULT_REPR.match(text):
-        raise Uncacheable(f"{text} ({type(value).__qualname__}): its repr does not show its "
-                          "state")
-    return {"repr": text, "type": f"{type(value).__module__}.{type(value).__qualname__}"}
+    """A value of FAITHFUL_REPR (or torch's device and dtype) by its repr; else Uncacheable."""
+    text, kind = repr(value), f"{type(value).__module__}.{type(value).__qualname__}"
+    if ADDRESS.search(text):
+        raise Uncacheable(f"{text[:80]} ({kind}): its repr does not show its state")
+    if not (isinstance(value, FAITHFUL_REPR) or kind in ("torch.device", "torch.dtype")):
+        raise Uncacheable(f"a {kind}: its repr may round or truncate what it holds "
+                          f"({text[:60]!r}...); pass its values as numpy arrays or numbers")
+    return {"repr": text, "type": kind}
 
 
 def _version(module: str) -> str:
@@ -203,11 +293,13 @@ def _version(module: str) -> str:
 
 
 def key(inputs: dict, fn, args=(), kwargs=None) -> str:
-    """sha256 of the inputs, fn's name and the source of every module engine_modules names."""
+    """sha256 of the inputs, fn's name, the source (as it runs) of every module engine_modules
+    names, and the numeric stack; Stale when one of those modules changed on disk."""
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=plain).encode())
     digest.update(f"{fn.__module__}.{fn.__qualname__}".encode() + FORMAT)
     for module in engine_modules(fn, args, kwargs):
-        digest.update(module.encode() + source_file(module).read_bytes())
+        digest.update(module.encode() + source_digest(module).encode())
+    digest.update(json.dumps(environment.numeric_stack(), sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -216,11 +308,18 @@ def cached(cache_dir, inputs: dict, fn, *args, **kwargs) -> tuple:
 
     inputs: every value that changes fn's result and is not an engine object (settings,
     lambdas, seeds, which data). A hit returns the stored value and its original compute
-    time; an unreadable entry is recomputed with a warning. cache_dir None: no cache.
-    Values may be dicts, lists and tuples of JSON types and numpy arrays.
+    time; an unreadable entry is recomputed with a warning. cache_dir None: no cache. A key
+    that cannot be made (Uncacheable: a helpers module edited since it was imported) computes
+    without the cache, saying why; a store that fails (a full disk, a read-only folder) warns
+    and returns the result. Values may be dicts, lists and tuples of JSON types and numpy
+    arrays.
     """
-    path = None if cache_dir is None else \
-        resolve(cache_dir) / f"{fn.__name__}-{key(inputs, fn, args, kwargs)[:20]}.npz"
+    path = None
+    if cache_dir is not None:
+        try:
+            path = resolve(cache_dir) / f"{fn.__name__}-{key(inputs, fn, args, kwargs)[:20]}.npz"
+        except Uncacheable as err:
+            warnings.warn(f"not cached (computed afresh, not stored): {err}", stacklevel=2)
     if path is not None and path.is_file():
         try:
             return read(path)
@@ -231,7 +330,11 @@ def cached(cache_dir, inputs: dict, fn, *args, **kwargs) -> tuple:
     value = fn(*args, **kwargs)
     seconds = round(time.perf_counter() - started, 2)
     if path is not None:
-        write(path, value, seconds)
+        try:
+            write(path, value, seconds)
+        except OSError as err:
+            warnings.warn(f"could not store the result in the cache ({err}); it is kept for "
+                          "this run, and a rerun computes it again", stacklevel=2)
     return value, seconds
 
 
