@@ -111,28 +111,24 @@ report-times: ## seconds each executed notebook of PROFILE took, and the total
 check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it when missing, as make data)
 	@$(PY) -m helpers.cifar.data
 
-# One notebook: its parameters from the profile (unknown keys and wrong types rejected), then
-# papermill, with the notebook's name in WORKBOOK_NOTEBOOK and WORKBOOK_MAKE=1 (so its
-# results go where the report reads them; a hand run writes to build/hand/), into
-# a temporary name; only a successful run is renamed to the target (a failed one is kept as
-# NAME.failed.ipynb to read the error). Two harmless kernel lines are dropped from its log:
-# ipykernel's "running over TCP without encryption" warning, and "KeyboardInterrupt caught in
-# kernel", logged when jupyter_client's shutdown_kernel sends its SIGINT (it interrupts the
-# kernel before every shutdown request) while the finished kernel is still in a handler.
-$(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) | $(STAMP) check-data
-	@mkdir -p $(EXECUTED)
-	@$(PY) -m helpers.workbook.profiles $(PROFILE) $* -o $(EXECUTED)/$*.yaml
-	@rm -f $(EXECUTED)/$*.failed.ipynb
-	@echo "running $* ($(PROFILE))"
-	@$(ONE_THREAD); export WORKBOOK_NOTEBOOK=$* WORKBOOK_MAKE=1; if $(PAPERMILL) -k python3 --log-level WARNING --no-progress-bar \
-	    -f $(EXECUTED)/$*.yaml notebooks/$*.ipynb $(EXECUTED)/$*.running.ipynb \
-	    2> >(grep -v -e "over TCP without encryption" -e "KeyboardInterrupt caught in kernel" \
-	          -e "^$$" >&2); then \
-	  mv -f $(EXECUTED)/$*.running.ipynb $@; \
-	else \
-	  mv -f $(EXECUTED)/$*.running.ipynb $(EXECUTED)/$*.failed.ipynb 2>/dev/null; \
-	  echo "error: notebooks/$*.ipynb failed; see $(EXECUTED)/$*.failed.ipynb" >&2; exit 1; \
-	fi
+# One notebook: helpers/workbook/build.py checks its parameters (params/PROFILE.yaml: unknown
+# keys and wrong types rejected), then runs it with papermill as make's own run (its results
+# go where the report reads them; a hand run writes to build/hand/), named by make whatever the
+# environment inherits (`!make report` typed in a notebook included), into a temporary name;
+# only a successful run is renamed to the target (a failed or interrupted one is kept as
+# NAME.failed.ipynb to read the error). A second build of the same notebook and profile at
+# once stops with an error instead of racing the first. Every notebook reruns when the numeric
+# stack (numpy, its BLAS, torch, Python) or the data changed: $(OUT)/environment.json, which
+# helpers.workbook.environment rewrites only when they did.
+$(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) $(OUT)/environment.json \
+    | $(STAMP) check-data
+	@$(ONE_THREAD); $(PY) -m helpers.workbook.build $(PROFILE) $* $(EXECUTED)
+
+$(OUT)/environment.json: FORCE | $(STAMP) check-data
+	@$(PY) -m helpers.workbook.environment $@
+
+.PHONY: FORCE
+FORCE:
 
 # Each section after the ones it `reads`; the report after every section, the long ones
 # first (they start the longest chain early under make -j): rules in build/sections.mk.
