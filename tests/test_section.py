@@ -79,7 +79,8 @@ def test_a_copy_reads_what_its_original_reads_and_saves_under_its_own_name(
     run = workbook.start({**values, "__session__": str(path)})
     assert run.lam(-1) == 0.003 and run.name == new_name
     assert run.figures == tmp_path / "hand" / "assignment" / new_name
-    assert run.save() == tmp_path / "hand" / "assignment" / "results" / f"{new_name}.json"
+    run.save()
+    assert run.saved == tmp_path / "hand" / "assignment" / "results" / f"{new_name}.json"
 
 
 def test_a_notebook_that_matches_no_section_says_how_it_was_looked_up(hand, tmp_path):
@@ -105,7 +106,8 @@ def test_a_notebook_trained_twice_keeps_each_run_under_its_own_key(monkeypatch, 
     first.settings(small, cycles=1)
     second.settings(large, cycles=3)
     run.record(chosen={"eta_max": 0.1})
-    saved = json.loads(run.save().read_text())
+    run.save()
+    saved = json.loads(run.saved.read_text())
     assert saved["range_test"]["settings"]["n_s"] == 20 and saved["range_test"]["steps"] == 40
     assert saved["retrained"]["settings"]["n_s"] == 900 and saved["retrained"]["steps"] == 5400
     assert "settings" not in saved and saved["chosen"] == {"eta_max": 0.1}
@@ -220,3 +222,82 @@ def test_the_section_of_a_copy_a_renamed_copy_and_a_stranger():
     assert entry["notebook"] == "07-lr-range-test" and "section parameter" in how
     entry, how = session.section_of("my experiment")
     assert entry is None and "'my experiment'" in how
+
+
+# Names that cannot mislabel a run: make's own, a session path that is gone, leaked variables
+
+
+def test_make_started_inside_a_notebook_names_its_runs_itself(clean, monkeypatch):
+    from helpers.workbook import build
+
+    calling = str(profiles.NOTEBOOKS / f"{NAME}.ipynb")  # `!make report` typed in 02
+    monkeypatch.setenv("JPY_SESSION_NAME", calling)
+    monkeypatch.setenv(session.NAME, "06-best-lambda")
+    monkeypatch.setenv(session.MAKE, "1")
+    monkeypatch.setattr(session, "launcher_notebook",
+                        lambda: str(profiles.NOTEBOOKS / "06-best-lambda.ipynb"))  # papermill's
+    assert session.which_notebook({"__session__": calling, "section": "06-best-lambda"})[:1] \
+        == ("06-best-lambda",)
+    env = build.environment("06-best-lambda")  # and the kernel make starts has no session
+    assert "JPY_SESSION_NAME" not in env and env[session.NAME] == "06-best-lambda"
+
+
+def test_leaked_make_variables_are_an_error_not_an_official_run(clean, monkeypatch):
+    monkeypatch.setenv(session.NAME, "06-best-lambda")
+    monkeypatch.setenv(session.MAKE, "1")
+    three = "03-clr-three-cycles"
+    monkeypatch.setattr(session, "launcher_notebook",
+                        lambda: str(profiles.NOTEBOOKS / f"{three}.ipynb"))  # papermill 03 by hand
+    with pytest.raises(ValueError, match=r"unset WORKBOOK_NOTEBOOK WORKBOOK_MAKE"):
+        session.which_notebook({"section": three})
+    monkeypatch.setattr(session, "launcher_notebook", lambda: None)
+    with pytest.raises(ValueError, match="section parameter is '03-clr-three-cycles'"):
+        session.which_notebook({"section": three})
+    monkeypatch.setattr(session, "launcher_notebook",
+                        lambda: str(profiles.NOTEBOOKS / "06-best-lambda-Copy1.ipynb"))
+    with pytest.raises(ValueError, match="runs 06-best-lambda-Copy1.ipynb"):
+        session.which_notebook({"section": "06-best-lambda"})
+
+
+def test_a_session_path_that_is_gone_reads_its_sections_parameters(hand, tmp_path, capsys):
+    gone = tmp_path / "renamed-while-running.ipynb"
+    values = {**defaults("06-best-lambda"), "build_dir": str(tmp_path), "n_seeds": 4,
+              "__session__": str(gone)}
+    run = workbook.start(values)
+    assert run.parameters["n_seeds"] == 4 and run.parameters["cycles"] == values["cycles"]
+    assert "not on disk" in capsys.readouterr().out
+    del values["section"]
+    with pytest.raises(ValueError, match="no `section` parameter"):
+        workbook.start(values)
+
+
+def test_a_hand_run_says_which_upstream_results_it_reads_and_from_when(hand, tmp_path, capsys):
+    import os
+
+    from helpers.workbook import results
+
+    upstream = {"best": [{"lambda": 0.003}]}
+    old = results.save(tmp_path / "hand" / "assignment" / "results", "05-lambda-fine-search",
+                       upstream, {}, "assignment", time.time())
+    os.utime(old, (time.time() - 20 * 86400,) * 2)
+    results.save(tmp_path / "assignment" / "results", "05-lambda-fine-search", upstream, {},
+                 "assignment", time.time())
+    run = workbook.start({**defaults("06-best-lambda"), "build_dir": str(tmp_path),
+                          "__session__": str(profiles.NOTEBOOKS / "06-best-lambda.ipynb")})
+    run.read()
+    said = capsys.readouterr().out
+    assert "hand/assignment/results/05-lambda-fine-search.json" in said
+    assert "20 days ago" in said and "make report's 05-lambda-fine-search.json is newer" in said
+
+
+def test_a_second_build_of_the_same_notebook_stops_with_an_error(tmp_path, capsys):
+    from helpers.workbook import build
+
+    held = build.lock(tmp_path, "02-clr-one-cycle")
+    try:
+        assert build.run("quick", "02-clr-one-cycle", tmp_path) == 1
+        assert "another build is running 02-clr-one-cycle" in capsys.readouterr().err
+        assert not (tmp_path / "02-clr-one-cycle.running.ipynb").exists()
+    finally:
+        held.close()
+    build.lock(tmp_path, "02-clr-one-cycle").close()  # released: free again

@@ -30,7 +30,7 @@ SETTINGS = ("eta_min", "eta_max", "cycles", "batch_size", "m", "records_per_cycl
 def start(namespace: dict) -> "Section":
     """The running notebook's Section, its parameters read from `namespace` and checked."""
     name, path, source = which_notebook(namespace)
-    types = profiles.declared(path) if path.is_file() else {}
+    types = profiles.declared(parameters_source(path, namespace.get("section")))
     values = {k: namespace[k] for k in types if k in namespace}
     profiles.check_values(values, types, f"{name}.ipynb")
     inline_figures()
@@ -95,10 +95,15 @@ class Section:
 
     def read(self, which: str | None = None) -> dict:
         """The results of section `which` (a notebook name; default: the first this one
-        reads); a hand run's own, where there is one, before make's."""
+        reads); a hand run's own, where there is one, before make's. A hand run says which
+        file it read and from when (and when make's is newer)."""
         name = which or self.reads()[0]
         hand = not self.official and (self.results_dir / f"{name}.json").is_file()
-        return results.load(name, self.results_dir if hand else self.official_dir)
+        found = results.load(name, self.results_dir if hand else self.official_dir)
+        if not self.official:
+            print(provenance(name, self.results_dir if hand else self.official_dir,
+                             self.official_dir if hand else None))
+        return found
 
     def reads(self) -> list:
         """The sections this one reads (the registry); ValueError saying how it was looked up
@@ -137,7 +142,8 @@ class Section:
         folder, inputs = self.cache_dir, None
         try:  # the key only where there is a cache (describing hashes every array passed)
             inputs = None if folder is None else {
-                "split": split.describe(), "data": [split.name, split.seed, limit],
+                "split": split.describe(), "data": [split.name, split.seed, limit,
+                                                    data_key(split)],
                 "settings": settings.to_dict(), "args": cache.describe(args),
                 "kwargs": {k: cache.describe(v) for k, v in kwargs.items()}}
         except cache.Uncacheable as err:
@@ -185,13 +191,47 @@ class Section:
         drawn += [] if stem in drawn else [stem]  # a cell run twice draws one figure
         return fig
 
-    def save(self, **numbers) -> Path:
-        """Write the results file: everything recorded so far, `numbers`, the parameters."""
-        path = results.save(self.results_dir, self.name, {**self.all_numbers, **numbers},
-                            self.parameters, self.profile, self.started)
-        print(f"results: {path}" + ("" if self.official else " (a hand run: make report "
-                                                               "does not read it)"))
-        return path
+    def save(self, **numbers) -> None:
+        """Write the results file (self.saved): everything recorded so far, `numbers`, the
+        parameters. Returns nothing, so that a cell ending with it shows only its message."""
+        self.saved = results.save(self.results_dir, self.name, {**self.all_numbers, **numbers},
+                                  self.parameters, self.profile, self.started)
+        print(f"results: {self.saved}" + ("" if self.official else " (a hand run: make report "
+                                                                     "does not read it)"))
+
+
+def provenance(name: str, folder: Path, newer_than: Path | None = None) -> str:
+    """One line: which results file of section `name` is read, written when and by what run;
+    with newer_than (make's folder, when a hand run's own file is read), whether make's is
+    newer."""
+    path = folder / f"{name}.json"
+    written = path.stat().st_mtime
+    line = (f"reads {path.relative_to(paths.ROOT) if path.is_relative_to(paths.ROOT) else path}"
+            f" ({'a hand run' if 'hand' in path.parts else 'make report'}'s, written "
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(written))}, "
+            f"{_age(time.time() - written)} ago)")
+    other = None if newer_than is None else newer_than / f"{name}.json"
+    if other is not None and other.is_file() and other.stat().st_mtime > written:
+        line += (f"; make report's {other.name} is newer: delete {path.name} from "
+                 f"{folder} to read it")
+    return line
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{max(seconds, 0):.0f} seconds"
+
+
+def data_key(split):
+    """What the cache key holds of a split's data: the fingerprint of the files it was read
+    from (and what was done to them), or where it has none (a split built by hand) its
+    arrays themselves."""
+    if getattr(split, "fingerprint", ""):
+        return split.fingerprint
+    return cache.describe([getattr(split, f"{a}_{part}", None) for a in "Xy"
+                           for part in ("train", "val", "test")])
 
 
 # Which notebook is running, and which section it runs
@@ -203,30 +243,74 @@ COPY_SUFFIX = re.compile(r"(-Copy\d*| copy( \d+)?| - Copy( \(\d+\))?| \(\d+\))$"
 def which_notebook(namespace: dict) -> tuple:
     """(name, path, source) of the running notebook, from the first of these that says:
 
+    0. make (WORKBOOK_MAKE=1 and WORKBOOK_NOTEBOOK=NAME) when the command that started the
+       kernel is papermill running notebooks/NAME.ipynb: whatever the environment inherited;
     1. Jupyter's own session (JupyterLab and VS Code tell the kernel its notebook's path);
     2. the environment variable WORKBOOK_NOTEBOOK (make sets it);
     3. the command that started the kernel (`jupyter nbconvert --execute NAME.ipynb`,
        `papermill IN.ipynb OUT.ipynb`: the notebook it names);
     4. the notebook's own `section` parameter (its registry name; a copy carries its
        original's).
-    ValueError when none does. `source` says which one answered.
+    ValueError when none does, and when WORKBOOK_NOTEBOOK answers but names another section
+    than the notebook's `section` parameter, or another notebook than the command runs (make's
+    variables left in a shell). `source` says which one answered.
     """
+    launcher, named = launcher_notebook(), os.environ.get(NAME)
     found = [("Jupyter's session", namespace.get("__session__")
               or os.environ.get("JPY_SESSION_NAME") or namespace.get("__vsc_ipynb_file__")),
-             (f"${NAME}", os.environ.get(NAME)),
-             ("the command that started the kernel", launcher_notebook()),
+             (f"${NAME}", named),
+             ("the command that started the kernel", launcher),
              ("its section parameter", namespace.get("section"))]
+    if os.environ.get(MAKE) == "1" and named and launcher and Path(launcher).stem == named:
+        found.insert(0, (f"${NAME}", named))
     source, session = next(((s, v) for s, v in found if v), (None, None))
     if not session:
         raise ValueError(f"cannot tell which notebook this is: run it in Jupyter, with make, "
                          f"with jupyter nbconvert --execute or papermill, or give it a "
                          f"`section` parameter (or set {NAME}=<notebook name>)")
+    if source == f"${NAME}":
+        _check_named(named, namespace.get("section"), launcher)
     path = Path(session)
     if path.suffix != ".ipynb":
         path = paths.NOTEBOOKS / f"{session}.ipynb"
     elif not path.is_absolute() and not path.is_file():
         path = paths.NOTEBOOKS / path.name
     return path.stem, path, source
+
+
+def _check_named(named: str, carried: str | None, launcher: str | None) -> None:
+    """ValueError when WORKBOOK_NOTEBOOK=named disagrees with the notebook's own `section`
+    parameter or with the notebook the command runs."""
+    clash = None
+    if carried and carried != named:
+        clash = f"this notebook's section parameter is {carried!r}"
+    elif launcher and Path(launcher).stem != named:
+        clash = f"the command that started this kernel runs {Path(launcher).name}"
+    if clash:
+        raise ValueError(
+            f"{NAME}={named} names another notebook than the one running ({clash}): make's "
+            f"variables left in this shell? Run `unset {NAME} {MAKE}`, then run it again "
+            f"(make report sets them itself)")
+
+
+def parameters_source(path: Path, carried: str | None) -> Path:
+    """The notebook whose parameters cell declares this run's parameters: its own file, or,
+    where that is gone (renamed or moved while its kernel ran, an untitled notebook), the
+    notebook of its `section` parameter; ValueError saying what to do when neither is there."""
+    if path.is_file():
+        return path
+    entry = registry.by_name(carried, registry.load()) if carried else None
+    if entry is None:
+        raise ValueError(
+            f"cannot read the parameters of {path}: the file is not there (renamed or moved "
+            f"while its kernel runs, or never saved) and it has no `section` parameter naming "
+            f"a section of notebooks/sections.toml. Save it, restart its kernel and run it "
+            f"again, or add `section: str = \"06-best-lambda\"` (the section it runs) to its "
+            f"parameters cell")
+    original = paths.NOTEBOOKS / f"{entry['notebook']}.ipynb"
+    print(f"note: {path.name} is not on disk (renamed or moved while its kernel runs?): its "
+          f"parameters are those of notebooks/{original.name}, the section it names")
+    return original
 
 
 def launcher_notebook(pid: int | None = None) -> str | None:
