@@ -182,3 +182,25 @@ def test_a_range_test_stops_where_training_diverges_and_keeps_its_curves():
     assert len(history["eta"]["eta"]) == stop and "train_accuracy" not in history["curves"]
     assert np.isfinite(history["curves"]["val_loss"][:-1]).all()  # the last step broke it
     assert np.isfinite(history["curves"]["val_accuracy"]).all()
+
+
+def test_every_entry_point_that_takes_sizes_checks_them_first():
+    """limit: 5 (five images, a mini-batch of 100): the training's own message everywhere,
+    not a ZeroDivisionError from inside the mini-batches."""
+
+    from helpers.experiments import bonus, range_test
+    from helpers.training import loop, reference
+    from helpers.training.settings import Settings
+
+    message = "batch_size 100 is larger than the 5 training images"
+    with pytest.raises(ValueError, match=message):
+        loop.minibatches(5, 100, 0, 10)
+    rng = np.random.default_rng(0)
+    split = SimpleNamespace(X_train=rng.standard_normal((5, 6)).astype(np.float32),
+                            y_train=np.arange(5))
+    with pytest.raises(ValueError, match=message):
+        reference.first_batch_check(split, Settings(n_s=10), 0.01)
+    with pytest.raises(ValueError, match=message):
+        range_test.etas(5, 100, 2, 1e-5, 1.0)
+    with pytest.raises(ValueError, match=message):
+        bonus.Study(None, split, split, bonus.Recipe(), [0, 1, 2], batch_size=100)

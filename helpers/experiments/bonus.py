@@ -19,7 +19,7 @@ from helpers.cifar.augment import flip_shift
 from helpers.experiments import protocol
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
-from helpers.training.loop import train
+from helpers.training.loop import check_batch, train
 from helpers.training.settings import stream
 
 
@@ -140,6 +140,8 @@ class Study:
     """
 
     def __init__(self, run, search, final, base: Recipe, seeds, batch_size: int):
+        for split in (search, final):
+            check_batch(len(split.y_train), batch_size)
         self.run, self.search, self.final, self.seeds = run, search, final, list(seeds)
         self.base, self.batch_size = base, batch_size
         self.rows, self.curves, self.searches = [], {}, {}

@@ -3,6 +3,8 @@ test as a training run (its steps, its curve, the range it chose)."""
 
 import numpy as np
 
+from helpers.training.loop import check_batch
+
 FRACTION = 0.25  # eta_min = eta_max / 4: Smith suggests a factor 3 to 4 between the bounds
 
 
@@ -65,7 +67,9 @@ def eta_range(etas, scores, window: int = 5, fraction: float = FRACTION,
 
 
 def etas(n_train: int, batch_size: int, epochs: int, eta_start: float, eta_end: float):
-    """eta_t rising linearly from eta_start to eta_end over `epochs` epochs of mini-batches."""
+    """eta_t rising linearly from eta_start to eta_end over `epochs` epochs of mini-batches;
+    ValueError when n_train images cannot fill a mini-batch."""
+    check_batch(n_train, batch_size)
     return range_test_schedule(epochs * (n_train // batch_size), eta_start, eta_end)
 
 

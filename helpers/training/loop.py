@@ -103,10 +103,15 @@ def _check_arguments(split, settings: Settings, lambdas, seeds):
     seeds = [settings.seed] * len(lambdas) if seeds is None else [int(s) for s in seeds]
     if len(seeds) != len(lambdas):
         raise ValueError(f"got {len(seeds)} seeds for {len(lambdas)} lambdas: give one per lambda")
-    n = split.X_train.shape[0]
-    if settings.batch_size > n:
-        raise ValueError(f"batch_size {settings.batch_size} is larger than the {n} training images")
+    check_batch(split.X_train.shape[0], settings.batch_size)
     return lambdas, seeds
+
+
+def check_batch(n: int, batch_size: int) -> None:
+    """ValueError when n training images cannot fill one mini-batch of batch_size."""
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size {batch_size} is larger than the {n} training images"
+                         if batch_size > n else f"batch_size must be >= 1, got {batch_size}")
 
 
 def _record_steps(settings: Settings, record_curves: bool, total: int) -> set:
@@ -118,8 +123,13 @@ def _record_steps(settings: Settings, record_curves: bool, total: int) -> set:
 
 
 def minibatches(n: int, batch_size: int, seed: int, total: int):
-    """Index arrays of the mini-batches of `total` steps: a seeded reshuffle every epoch."""
-    order = stream("minibatches", seed)
+    """Index arrays of the mini-batches of `total` steps: a seeded reshuffle every epoch.
+    ValueError at once (not at the first batch) when n images cannot fill a batch."""
+    check_batch(n, batch_size)
+    return _minibatches(n, batch_size, stream("minibatches", seed), total)
+
+
+def _minibatches(n: int, batch_size: int, order, total: int):
     per_epoch = n // batch_size
     for t in range(total):
         if t % per_epoch == 0:
