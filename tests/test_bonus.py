@@ -236,3 +236,8 @@ def test_recipe_lines():
     assert r.describe() == ("m = 1000, lambda = 0.001, dropout 0.2, flips p = 0.5 and shifts "
                             "up to 3 px, 256 principal components, 6 cycles, eta 1e-05 .. 0.1")
     assert "no dropout, no augmentation, raw pixels" in bonus.Recipe().describe()
+
+
+def test_a_study_refuses_fewer_seeds_than_the_rule_needs():
+    with pytest.raises(ValueError, match="at least 2 paired seeds"):
+        tiny_study(seeds=(0,))

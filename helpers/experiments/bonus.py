@@ -168,6 +168,9 @@ class Study:
 
     def __init__(self, run, search, final, base: Recipe, seeds, batch_size: int):
         self.run, self.search, self.final, self.seeds = run, search, final, list(seeds)
+        if len(self.seeds) < protocol.MIN_PAIRS:
+            raise ValueError(f"the study's verdicts need at least {protocol.MIN_PAIRS} paired "
+                             f"seeds (n_seeds), got {len(self.seeds)}")
         self.base, self.batch_size = base, batch_size
         self.rows, self.curves, self.searches = [], {}, {}
         self.full = self.recipe = None  # the full recipe's row and Recipe, from full_recipe

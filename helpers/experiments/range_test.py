@@ -3,6 +3,8 @@ test as a training run (its steps, its curve, the range it chose)."""
 
 import numpy as np
 
+from helpers.experiments import protocol
+
 FRACTION = 0.25  # eta_min = eta_max / 4: Smith suggests a factor 3 to 4 between the bounds
 
 
@@ -101,3 +103,11 @@ def choose(history: dict, window: int, fraction: float) -> dict:
     eta_min, eta_max = eta_range(at, accuracy.mean(axis=0), window, fraction)
     return {"eta_min": eta_min, "eta_max": eta_max, "window": window, "fraction": fraction,
             "stopped_at_eta": stopped, "measurements": len(at)}
+
+
+def verdict(retrained: dict, assignment: dict) -> dict:
+    """The range test's range against the assignment's on the best-lambda run, by the rule of
+    helpers.experiments.protocol (a paired one-sided t test at the 5 % level) on validation:
+    the retraining (07's "retrained") and 06's run share their seeds, so seed k pairs with
+    seed k. Arguments: accuracy_over_seeds of each ({part: {"values": ...}})."""
+    return protocol.paired_gain(retrained["val"]["values"], assignment["val"]["values"])

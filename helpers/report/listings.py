@@ -1,7 +1,9 @@
 """The report's listings: plain-text blocks, each a function of the numbers it prints."""
 
 from helpers.experiments.bonus import Recipe
-from helpers.report.formatting import pc, pm
+from helpers.experiments.protocol import RULE
+from helpers.experiments.range_test import verdict as range_test_verdict
+from helpers.report.formatting import gain, pc, pm
 
 
 def accuracy_listing(accuracy: dict, steps: int) -> str:
@@ -67,12 +69,15 @@ def range_comparison(rows: list) -> str:
 
 def range_comparison_of(assignment: dict, range_test: dict) -> str:
     """range_comparison of the best-lambda run (06's results) and its retraining with the
-    range the range test chose (07's results: "chosen", "retrained")."""
+    range the range test chose (07's results: "chosen", "retrained"), then the rule's verdict
+    on validation (helpers.experiments.range_test.verdict)."""
     s, c = assignment["settings"], range_test["chosen"]
+    new, old = range_test["retrained"]["accuracy_over_seeds"], assignment["accuracy_over_seeds"]
+    g = range_test_verdict(new, old)
     return range_comparison([
-        ("the assignment's", s["eta_min"], s["eta_max"], assignment["accuracy_over_seeds"]),
-        ("the range test's", c["eta_min"], c["eta_max"],
-         range_test["retrained"]["accuracy_over_seeds"])])
+        ("the assignment's", s["eta_min"], s["eta_max"], old),
+        ("the range test's", c["eta_min"], c["eta_max"], new)]) + (
+        f"\nthe range test's range on validation: {gain(g)}, {g['verdict']} ({RULE})")
 
 
 def bonus_listing(chosen: dict, final: dict) -> str:

@@ -5,7 +5,8 @@ beyond the assignment: the range test and the bonus."""
 
 from helpers import registry
 from helpers.experiments.bonus import Recipe
-from helpers.experiments.protocol import paired_gain
+from helpers.experiments.protocol import LEVEL, RULE
+from helpers.experiments.range_test import verdict as range_test_verdict
 from helpers.report.formatting import gain, mean_std, pc, plural
 
 BOUNDS = {"autograd": 1e-10, "finite_difference": 1e-6}  # what "the gradients are correct" means
@@ -180,7 +181,7 @@ def range_test_after(run: dict, final: dict) -> str:
     rule's verdict (helpers.experiments.protocol); the test accuracy reported beside it."""
     c, s = run["chosen"], final["settings"]
     new, old = run["retrained"]["accuracy_over_seeds"], final["accuracy_over_seeds"]
-    g = paired_gain(new["val"]["values"], old["val"]["values"])
+    g = range_test_verdict(new, old)
     verdict = {"better": "better", "worse": "worse",
                "no measurable difference": "not measurably different"}[g["verdict"]]
     return (f"Retrained with $\\eta$ from {c['eta_min']:.3g} to {c['eta_max']:.3g} instead of "
@@ -188,8 +189,8 @@ def range_test_after(run: dict, final: dict) -> str:
             f"the best-lambda network reaches {mean_std(new, 'val')} validation accuracy against "
             f"{mean_std(old, 'val')} with the assignment's range: a paired gain of "
             f"{gain(g)} over {plural(g['n'], 'seed')}, so the range test's range is "
-            f"{verdict} on validation (the rule of the bonus: a gain counts when it exceeds its "
-            f"standard error). On the test set, reported once: {mean_std(new, 'test')} against "
+            f"{verdict} on validation by the rule of the bonus, {RULE}. On the test set, "
+            f"reported once: {mean_std(new, 'test')} against "
             f"{mean_std(old, 'test')}.")
 
 
@@ -203,16 +204,23 @@ def bonus(run: dict) -> str:
             f"training, {run['search']['sizes']['val']:,} validation images) with "
             f"{plural(len(run['protocol']['seeds']), 'paired seed')}: seed $s$ fixes the "
             f"initialisation, the mini-batch order, the dropout masks and the augmentation, so "
-            f"the same seed with and without a component differs only by the component. The full "
+            f"a row's seed $s$ is paired with the full recipe's. The full "
             f"recipe is {Recipe(**r).describe()}; its $\\lambda$ and dropout rate were "
             f"searched side by side ({pairs} pairs, one run per seed). Each row of the table below "
             f"removes one component and trains as long ({plural(r['cycles'], 'cycle')}, "
-            f"{epochs} epochs). The rule: a component is *better* when the mean over seeds of "
-            f"its paired gain (the full recipe's validation accuracy minus the row's) exceeds the "
-            f"standard error of that gain, *worse* when it is below minus it, and otherwise there "
-            f"is *no measurable difference*; a component that adds work stays only when it is "
-            f"better, the projection (which saves work) unless it is worse. The chosen recipe is "
-            f"then trained on the final split ({run['final']['sizes']['train']:,} / "
+            f"{epochs} epochs), on the search split too. A row differs from the full recipe by "
+            f"its component and by what comes with removing it: the rows without dropout and "
+            f"without the width take the $\\lambda$ (and dropout rate) best for them, and a "
+            f"narrower layer or raw pixels give the first layer another shape, hence another "
+            f"initialisation. The rule is {RULE}: with $d_s$ the full recipe's validation "
+            f"accuracy minus the row's for seed $s$ and $t = \\bar d / (s_d / \\sqrt n)$ "
+            f"(standard deviation with $n - 1$), a component is *better* when $t$ exceeds the "
+            f"{100 * (1 - LEVEL):g} % quantile of Student's $t$ with $n - 1$ degrees of "
+            f"freedom, *worse* when $t$ is below minus it, and otherwise there is *no measurable "
+            f"difference* (a component with no effect is called better, or worse, "
+            f"{100 * LEVEL:g} % of the time each); a component that adds work stays only when "
+            f"it is better, the projection (which saves work) unless it is worse. The chosen "
+            f"recipe is then trained on the final split ({run['final']['sizes']['train']:,} / "
             f"{run['final']['sizes']['val']:,}) by {plural(p['members'], 'independent member')}, "
             f"each its own seed, and the test set is read once, for it and its ensembles.")
 
