@@ -273,11 +273,23 @@ class Study:
         return row
 
     def ensembles(self, snapshot_cycles: int) -> list:
-        """On the search split: (a) the seeds' full-recipe networks as one ensemble against each
-        alone (gain per seed: the ensemble minus that seed's network); (b) each seed's networks
-        at its last snapshot_cycles cycle ends against its final network alone."""
+        """On the search split: (a) the seeds' full-recipe networks as one ensemble beside each
+        alone, without a verdict; (b) each seed's networks at its last snapshot_cycles cycle
+        ends against its final network alone, by the rule.
+
+        (b) is paired: seed s gives one ensemble of its own snapshots and one final network.
+        (a) is not: the n seeds make one ensemble, a single measurement, and the rule would
+        set that one number, repeated, against each single network, so its standard error
+        would be the singles' alone and leave out the ensemble's own variation. Ensembles of
+        some seeds against single networks of the others overlap in their members and are
+        not independent either. Replicated ensembles would need n times the runs: the row
+        gives the ensemble's accuracy and its difference from the singles' mean, with
+        verdict "not tested" and kept None (the final split reports its members' ensemble
+        beside the single network whatever this row says)."""
         X, y = self.search.X_val, self.search.y_val  # each run projects them its own way
         j, runs = self._network["full"], self._runs["full"]
+        if snapshot_cycles < 1:
+            raise ValueError(f"snapshot_cycles must be at least 1, got {snapshot_cycles}")
         if any(len(snaps) < snapshot_cycles for _, _, snaps, _ in runs):
             raise ValueError(f"the full recipe's runs kept fewer than {snapshot_cycles} "
                              "snapshots: pass snapshots=snapshot_cycles to full_recipe")
@@ -289,7 +301,9 @@ class Study:
         rows = [{"row": f"one network, not an ensemble of the {len(runs)} seeds",
                  "recipe": self.recipe.to_dict(), "val": over_seeds(single),
                  "component": "ensemble", "seconds": 0.0, "ensemble_val": together,
-                 **verdict_of([together] * len(single), single, False)},
+                 "gain": {"gain": together - float(np.mean(single)), "se": None,
+                          "n": len(single), "verdict": UNTESTED},
+                 "kept": None, "saves_work": False},
                 {"row": f"one network, not its last {snapshot_cycles} cycle ends",
                  "recipe": self.recipe.to_dict(), "val": over_seeds(single),
                  "component": "snapshots", "seconds": 0.0, "ensemble_val": over_seeds(shots),
@@ -338,6 +352,8 @@ class Study:
                 "agreement": agreement([(proj, p) for p, _, _, proj in runs], data.X_test),
                 "seconds": seconds}
 
+
+UNTESTED = "not tested (one ensemble of the seeds: nothing to pair it with)"
 
 # What removing a component changes (a row's "component" -> its recipe's fields), for chosen()
 REMOVES = {

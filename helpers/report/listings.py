@@ -30,9 +30,11 @@ def gradient_listing(errors: dict) -> str:
 
 
 def seeds_line(spread_test: dict) -> str:
-    """"Test accuracy over 5 seed(s): 46.19 ± 0.27 %" from an over_seeds() of test accuracies."""
-    return (f"Test accuracy over {len(spread_test['values'])} seed(s): "
-            f"{pm(spread_test)}")
+    """"Test accuracy over 5 initialisation(s) (one mini-batch order): 46.19 ± 0.27 %" from an
+    over_seeds() of test accuracies of networks trained side by side: their seeds vary the
+    initialisation only, so the spread is over initialisations, not over whole runs."""
+    return (f"Test accuracy over {len(spread_test['values'])} initialisation(s) (one mini-batch "
+            f"order): {pm(spread_test)}")
 
 
 def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
@@ -60,10 +62,11 @@ def chosen_range(chosen: dict) -> str:
 
 
 def range_comparison(rows: list) -> str:
-    """One line per (label, eta_min, eta_max, accuracy_over_seeds): validation and test."""
+    """One line per (label, eta_min, eta_max, accuracy_over_seeds): validation and test, over
+    the initialisations of networks trained side by side (one mini-batch order)."""
     return "\n".join(
         f"eta {lo:.3g} .. {hi:.3g} ({label}): validation {pm(o['val'])}, test {pm(o['test'])} "
-        f"({len(o['test']['values'])} seeds)"
+        f"({len(o['test']['values'])} initialisations, one mini-batch order)"
         for label, lo, hi, o in rows)
 
 

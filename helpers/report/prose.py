@@ -78,7 +78,7 @@ def exercise4_after(one: dict, three: dict) -> str:
     gap1, gap3 = 100 * (a1["train"] - a1["val"]), 100 * (a3["train"] - a3["val"])
     return (f"Test accuracy {change} from {pc(a1['test'])} after {plural(c1, 'cycle')} to "
             f"{pc(a3['test'])} after {c3} ({mean_std(one['accuracy_over_seeds'])} to "
-            f"{mean_std(three['accuracy_over_seeds'])} over seeds). The "
+            f"{mean_std(three['accuracy_over_seeds'])} over initialisations). The "
             f"gap between training and validation accuracy "
             f"{'widens' if gap3 > gap1 else 'does not widen'} from {gap1:.1f} to {gap3:.1f} "
             f"points" + (": the network starts to overfit its "
@@ -156,7 +156,8 @@ def final_after(run: dict, three: dict) -> str:
             f"training and validation accuracy {'shrinks' if gap < gap3 else 'goes'} from "
             f"{gap3:.1f} points (Exercise 4) to {gap:.1f}, and the test accuracy "
             f"{'rises' if a['test'] > a3['test'] else 'goes'} to {pc(a['test'])} "
-            f"({mean_std(run['accuracy_over_seeds'])} over {plural(seeds, 'seed')}).")
+            f"({mean_std(run['accuracy_over_seeds'])} over {plural(seeds, 'initialisation')}, "
+            f"trained side by side on one mini-batch order).")
 
 
 # Beyond the assignment: the range test and the bonus
@@ -188,7 +189,8 @@ def range_test_after(run: dict, final: dict) -> str:
             f"{s['eta_min']:g} to {s['eta_max']:g} (same $\\lambda$, seeds, cycles and steps), "
             f"the best-lambda network reaches {mean_std(new, 'val')} validation accuracy against "
             f"{mean_std(old, 'val')} with the assignment's range: a paired gain of "
-            f"{gain(g)} over {plural(g['n'], 'seed')}, so the range test's range is "
+            f"{gain(g)} over {plural(g['n'], 'initialisation')} (paired: the same "
+            f"initialisations and mini-batches in both), so the range test's range is "
             f"{verdict} on validation by the rule of the bonus, {RULE}. On the test set, "
             f"reported once: {mean_std(new, 'test')} against "
             f"{mean_std(old, 'test')}.")
@@ -228,8 +230,10 @@ def bonus(run: dict) -> str:
 def bonus_changes(run: dict) -> str:
     """One line per component: its paired gain, the verdict, and whether it stays; then
     what this profile did not run."""
+    said = lambda row: ("it is reported on the final split, untested" if row["kept"] is None  # noqa: E731
+                        else "it stays" if row["kept"] else "it is dropped")
     lines = [f"- **{row['row']}**: the component's gain {gain(row['gain'])}, "
-             f"{row['gain']['verdict']}; it {'stays' if row['kept'] else 'is dropped'}."
+             f"{row['gain']['verdict']}; {said(row)}."
              for row in run["rows"] if row.get("component")]
     if not run["parameters"].get("ablate_projection"):
         lines.append("- **without the projection**: not run in this profile (raw pixels take "
@@ -239,16 +243,14 @@ def bonus_changes(run: dict) -> str:
 
 
 def bonus_ensemble(run: dict) -> tuple:
-    """(what the rule chose to report as the ensemble, its numbers or None), chosen on the
-    search split's verdicts: the snapshot ensemble if it stays, else the ensemble of members
-    if it stays, else none."""
+    """(what is reported as the ensemble, its numbers): the snapshot ensemble if the search
+    split's rule kept it, else the ensemble of the members (which no rule tests: the search
+    split has one ensemble of its seeds, nothing to pair; see bonus.Study.ensembles)."""
     kept = {row["component"]: row["kept"] for row in run["rows"] if row.get("component")}
     f = run["final_split"]
     if kept.get("snapshots"):
         return "the ensemble of the members' last cycle ends", f["snapshot_ensemble"]
-    if kept.get("ensemble"):
-        return "the ensemble of the members", f["ensemble"]
-    return "no ensemble (the rule kept none)", None
+    return "the ensemble of the members", f["ensemble"]
 
 
 def bonus_after(run: dict, targets=TARGETS) -> str:

@@ -65,7 +65,8 @@ def ablation(rows: list) -> str:
     lines = ["| configuration | validation accuracy (%) | gain of the component (points) | "
              f"verdict ({RULE}) | component stays |", "|---|---|---|---|---|"]
     for r in rows:
-        cells = [gain(r["gain"], unit=""), r["gain"]["verdict"], "yes" if r["kept"] else "no"] \
+        stays = "reported" if r.get("kept") is None else "yes" if r["kept"] else "no"
+        cells = [gain(r["gain"], unit=""), r["gain"]["verdict"], stays] \
             if r.get("component") else ["", "", ""]
         extra = f" (ensemble: {ensemble_cell(r['ensemble_val'])})" if "ensemble_val" in r else ""
         lines.append(f"| {r['row']}{extra} | {pm(r['val'], unit='')} | " + " | ".join(cells) + " |")
