@@ -1,11 +1,13 @@
 """The bonus's protocol: runs that pair seeds, members that do not, rows that remove one
 component each, verdicts by the keep rule, the chosen recipe and the final split."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from helpers import paths
 from helpers.cifar.data import Split
 from helpers.experiments import bonus
 from helpers.model import ensemble
@@ -251,3 +253,41 @@ def test_recipe_lines():
 def test_a_study_refuses_fewer_seeds_than_the_rule_needs():
     with pytest.raises(ValueError, match="at least 2 paired seeds"):
         tiny_study(seeds=(0,))
+
+
+def test_removing_the_width_does_not_bring_back_a_dropped_dropout_rate():
+    study = tiny_study()
+    study.recipe = bonus.Recipe(m=1000, lam=1e-3, dropout=0.2, k=256, cycles=6)
+    full = [0.58, 0.59, 0.585]
+    study.full = {"val": {"values": full}}
+    for component, values, change in [
+            ("dropout", [0.581, 0.592, 0.584], {"dropout": 0.0, "lam": 5e-4}),  # dropped
+            ("width", [0.581, 0.589, 0.586], {"m": 50, "lam": 1e-4, "dropout": 0.5})]:  # too
+        study.rows.append({"component": component, "recipe": study.recipe.but(**change)
+                           .to_dict(), **bonus.verdict_of(full, values, False)})
+    chosen = study.chosen()
+    assert chosen.m == 50 and chosen.lam == 1e-4 and chosen.dropout == 0.0
+
+
+def test_bad_snapshot_member_and_cycle_counts_are_refused_by_name():
+    with pytest.raises(ValueError, match="snapshots must be in 0 .. 3"):
+        bonus.train_recipe(image_split(), SETTINGS, [1e-3], [0.0], snapshots=4, progress=False)
+    study = tiny_study(seeds=(0, 1))
+    study.full_recipe([1e-3], [0.3], snapshots=1)
+    with pytest.raises(ValueError, match="snapshot_cycles must be at least 1"):
+        study.ensembles(0)
+    for bad in (2, 3, 0):
+        with pytest.raises(ValueError, match="short_cycles must be in 1 .. 1"):
+            study.shorter(bad)
+    for members, cycles in ((0, 1), (1, 0)):
+        with pytest.raises(ValueError, match="members and snapshot_cycles must be at least 1"):
+            study.train_final(study.recipe, members=members, seed=5, snapshot_cycles=cycles)
+
+
+def test_the_notebooks_figure_9_is_drawn_after_the_chosen_recipes_curve_exists():
+    """The report draws Figure 9 from the saved curves, the chosen recipe's included; 08's own
+    Figure 9 must be drawn after chosen_row adds it, or it lacks that line."""
+    cells = ["".join(c["source"]) for c in json.loads(
+        (paths.ROOT / "notebooks" / "08-bonus.ipynb").read_text())["cells"]]
+    where = lambda text: next(k for k, c in enumerate(cells) if text in c)  # noqa: E731
+    assert where("study.chosen_row(") < where("fig9-bonus-curves")

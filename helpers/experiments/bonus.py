@@ -98,6 +98,9 @@ def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int 
     never on one fitted again in another process (an eigenvector's sign is not fixed, and
     another LAPACK may flip it).
     """
+    if not 0 <= snapshots <= settings.cycles:
+        raise ValueError(f"snapshots must be in 0 .. {settings.cycles} (the run's cycles), got "
+                         f"{snapshots}")
     data, proj = features(split, k)
     rows = rows_hook(split, proj, settings.seed, max_shift, p_flip)
     ends = list(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
@@ -262,6 +265,9 @@ class Study:
     def shorter(self, cycles: int) -> dict:
         """The full recipe stopped after `cycles` cycles: its runs read at that cycle's end
         (the triangular schedule of fewer cycles is the first cycles of this one, same batches)."""
+        if not 1 <= cycles < self.recipe.cycles:
+            raise ValueError(f"short_cycles must be in 1 .. {self.recipe.cycles - 1} (fewer "
+                             f"than the full recipe's {self.recipe.cycles} cycles), got {cycles}")
         end = 2 * cycles * self.run.settings_for(self.search).n_s
         j, runs = self._network["full"], self._runs["full"]
         val = [dict(zip(*curves_of(h)[j], strict=True))[end] for _, h, _, _ in runs]
@@ -314,12 +320,15 @@ class Study:
     # the choice, and the final split
 
     def chosen(self) -> Recipe:
-        """The full recipe without each component the rule did not keep, in row order."""
-        recipe = self.recipe
+        """The full recipe without each component the rule did not keep, in row order; a
+        dropout rate the rule dropped stays dropped when a later row (the narrow network's,
+        whose search offers dropout again) would bring it back."""
+        recipe, dropped = self.recipe, set()
         for row in self.rows:
-            if row.get("component") in REMOVES and not row["kept"]:
+            if row.get("component") in REMOVES and row["kept"] is False:
                 recipe = recipe.but(**REMOVES[row["component"]](row["recipe"]))
-        return recipe
+                dropped.add(row["component"])
+        return recipe.but(dropout=0.0) if "dropout" in dropped else recipe
 
     def chosen_row(self, recipe: Recipe) -> dict:
         """The chosen recipe's validation on the search split: the row that trained it, or
@@ -334,6 +343,9 @@ class Study:
     def train_final(self, recipe: Recipe, members: int, seed: int, snapshot_cycles: int) -> dict:
         """The chosen recipe on the final split, `members` independent runs (member_seeds);
         the test set read once: each network, their ensemble, their snapshots' ensemble."""
+        if members < 1 or snapshot_cycles < 1:
+            raise ValueError(f"members and snapshot_cycles must be at least 1, got {members} "
+                             f"and {snapshot_cycles}")
         data, snapshot_cycles = self.final, min(snapshot_cycles, recipe.cycles)
         runs, seconds = self.train(self.final, recipe, [(recipe.lam, recipe.dropout)],
                                    member_seeds(seed, members), snapshot_cycles)

@@ -111,3 +111,13 @@ def verdict(retrained: dict, assignment: dict) -> dict:
     the retraining (07's "retrained") and 06's run share their seeds, so seed k pairs with
     seed k. Arguments: accuracy_over_seeds of each ({part: {"values": ...}})."""
     return protocol.paired_gain(retrained["val"]["values"], assignment["val"]["values"])
+
+
+def settings_of(settings, rise) -> dict:
+    """What the range test ran, to record: the training settings it used (batch size, width,
+    seed), without the cycle's (n_s, cycles, eta range, records a cycle, which the rising
+    schedule replaces), and the schedule's first and last eta and its steps."""
+    cycle = ("n_s", "cycles", "eta_min", "eta_max", "records_per_cycle")
+    kept = {k: v for k, v in settings.to_dict().items() if k not in cycle}
+    return {**kept, "eta_start": float(rise[0]), "eta_end": float(rise[-1]),
+            "steps": len(rise)}
