@@ -1,11 +1,16 @@
 """The bonus's protocol: runs that pair seeds, members that do not, rows that remove one
 component each, verdicts by the keep rule, the chosen recipe and the final split."""
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from helpers import paths
 from helpers.cifar.data import Split
 from helpers.experiments import bonus
+from helpers.model import ensemble
 from helpers.report import listings, tables
 from helpers.training.loop import minibatches
 from helpers.training.settings import Settings
@@ -14,19 +19,24 @@ SETTINGS = Settings(eta_min=1e-3, eta_max=5e-2, n_s=5, cycles=3, batch_size=8, m
                     records_per_cycle=bonus.RECORDS_PER_CYCLE)
 
 
-def image_split(seed=0, n_train=48, n_val=24):
-    """A synthetic Split whose rows have CIFAR-10's 3072 values (augmentation needs them)."""
+def image_split(seed=0, n_train=48, n_val=24, signal=0.0):
+    """A synthetic Split whose rows have CIFAR-10's 3072 values (augmentation needs them);
+    with signal > 0, each row is its class's mean (values of that std) plus noise."""
     rng = np.random.default_rng(seed)
-    make = lambda n: (rng.standard_normal((n, 3072)).astype(np.float32),  # noqa: E731
-                      rng.integers(0, 10, n))
+    means = signal * np.random.default_rng(99).standard_normal((10, 3072))
+
+    def make(n):
+        y = rng.integers(0, 10, n)
+        return (rng.standard_normal((n, 3072)) + means[y]).astype(np.float32), y
+
     (Xa, ya), (Xv, yv), (Xt, yt) = make(n_train), make(n_val), make(n_val)
     return Split(Xa, ya, Xv, yv, Xt, yt, np.zeros(3072, np.float32), np.ones(3072, np.float32),
                  None, f"synthetic{seed}", seed)
 
 
 def test_snapshots_are_the_last_cycle_ends_and_validation_is_read_twice_a_cycle():
-    params, history, snaps = bonus.train_recipe(image_split(), SETTINGS, [1e-3], [0.0], k=8,
-                                                snapshots=2, progress=False)
+    params, history, snaps, _ = bonus.train_recipe(image_split(), SETTINGS, [1e-3], [0.0], k=8,
+                                                   snapshots=2, progress=False)
     assert sorted(snaps, key=int) == ["20", "30"]
     np.testing.assert_array_equal(snaps["30"]["W1"], params["W1"])
     assert sorted(set(history["curves"]["step"])) == [0, 5, 10, 15, 20, 25, 30]
@@ -64,6 +74,46 @@ def test_the_projection_is_fitted_on_the_training_rows_of_the_split_given():
     assert bonus.features(split, 0) == (split, None)
 
 
+def test_a_run_carries_the_projection_it_was_trained_on():
+    split = image_split()
+    _, _, _, carried = bonus.train_recipe(split, SETTINGS, [1e-3], [0.0], k=8, progress=False)
+    data, proj = bonus.features(split, 8)
+    np.testing.assert_array_equal(carried["components"], proj.components)
+    np.testing.assert_array_equal(bonus.inputs(carried, split.X_val), data.X_val)
+    assert bonus.train_recipe(split, SETTINGS, [1e-3], [0.0], progress=False)[3] is None
+    assert bonus.inputs(None, split.X_val) is split.X_val
+
+
+def flipped(split, k):
+    """features() as another LAPACK may give it: the same fit, its first component's sign
+    turned."""
+    proj = bonus.projection.fit(split.X_train, k)
+    components = proj.components.copy()
+    components[:, 0] *= -1
+    proj = bonus.projection.Projection(proj.mean, components, proj.explained)
+    return replace(split, X_train=proj(split.X_train), X_val=proj(split.X_val),
+                   X_test=proj(split.X_test)), proj
+
+
+def test_cached_networks_are_evaluated_on_their_own_projection_not_a_refitted_one(monkeypatch):
+    """Runs cached by one process, evaluated in another whose projection has a component of
+    the other sign: every number is the one the first process gave."""
+    study = tiny_study(run=CachingRun(), signal=0.5)
+    study.full_recipe([1e-3], [0.3], snapshots=2)
+    want = study.ensembles(2), study.train_final(study.recipe, 2, 10, 2)
+    trained = len(study.run.calls)
+    monkeypatch.setattr(bonus, "features", flipped)
+    assert study.ensembles(2) == want[0]
+    again = study.train_final(study.recipe, 2, 10, 2)
+    assert {**again, "seconds": 0} == {**want[1], "seconds": 0}  # seconds: training's only
+    assert len(study.run.calls) == trained  # nothing trained again: all from the cache
+    # the flip matters: the networks read through the refitted projection score otherwise
+    p, _, _, carried = study._runs["full"][0]
+    X, y = study.search.X_val, study.search.y_val
+    assert ensemble.accuracy([p], flipped(study.search, 8)[0].X_val, y) != \
+        bonus.ensemble_accuracy([(carried, [p])], X, y)
+
+
 # The study, on tiny real trainings
 
 
@@ -85,9 +135,24 @@ class TinyRun:
         return fn(split, settings, *args, progress=False, **kwargs)
 
 
-def tiny_study(seeds=(0, 1, 2)):
+class CachingRun(TinyRun):
+    """A TinyRun whose runs are stored by their inputs, as the workbook's cache stores them."""
+
+    def __init__(self):
+        super().__init__()
+        self.store = {}
+
+    def cached(self, fn, split, settings, *args, **kwargs):
+        key = repr((split.describe(), settings, args, sorted(kwargs.items())))
+        if key not in self.store:
+            self.store[key] = super().cached(fn, split, settings, *args, **kwargs)
+        return self.store[key]
+
+
+def tiny_study(seeds=(0, 1, 2), run=None, signal=0.0):
     base = bonus.Recipe(m=10, k=8, max_shift=2, p_flip=0.5, cycles=2)
-    return bonus.Study(TinyRun(), image_split(0), image_split(1), base, seeds, batch_size=8)
+    return bonus.Study(run or TinyRun(), image_split(0, signal=signal),
+                       image_split(1, signal=signal), base, seeds, batch_size=8)
 
 
 def test_a_study_from_the_full_recipe_to_the_final_split():
@@ -104,6 +169,8 @@ def test_a_study_from_the_full_recipe_to_the_final_split():
     assert names == [None, "dropout", "augmentation", "width", "training length", "ensemble",
                      "snapshots"]
     for row in study.rows[1:]:
+        if row["component"] == "ensemble":
+            continue
         assert row["gain"]["n"] == 3 and row["kept"] == (row["gain"]["verdict"] == "better")
         want = np.mean(full["val"]["values"]) - np.mean(row["val"]["values"])
         if row["component"] not in ("ensemble", "snapshots"):
@@ -113,6 +180,14 @@ def test_a_study_from_the_full_recipe_to_the_final_split():
     curve = study.curves[full["row"]]
     assert study.rows[4]["val"]["mean"] == pytest.approx(
         curve["val"][curve["epochs"].index(end * 8 / 48)])
+    # one ensemble of the seeds has nothing to pair with: no verdict, no ± (not the singles'
+    # SE beside one repeated number)
+    group = study.rows[5]
+    assert group["kept"] is None and group["gain"]["se"] is None
+    assert group["gain"]["verdict"] == bonus.UNTESTED
+    assert group["gain"]["gain"] == pytest.approx(group["ensemble_val"]
+                                                  - np.mean(full["val"]["values"]))
+    assert study.rows[6]["gain"]["se"] is not None  # the snapshots are paired seed by seed
     recipe = study.chosen()
     final = study.train_final(recipe, members=3, seed=10, snapshot_cycles=2)
     assert final["seeds"] == [10, 11, 12] and final["ensemble"]["members"] == 3
@@ -173,3 +248,46 @@ def test_recipe_lines():
     assert r.describe() == ("m = 1000, lambda = 0.001, dropout 0.2, flips p = 0.5 and shifts "
                             "up to 3 px, 256 principal components, 6 cycles, eta 1e-05 .. 0.1")
     assert "no dropout, no augmentation, raw pixels" in bonus.Recipe().describe()
+
+
+def test_a_study_refuses_fewer_seeds_than_the_rule_needs():
+    with pytest.raises(ValueError, match="at least 2 paired seeds"):
+        tiny_study(seeds=(0,))
+
+
+def test_removing_the_width_does_not_bring_back_a_dropped_dropout_rate():
+    study = tiny_study()
+    study.recipe = bonus.Recipe(m=1000, lam=1e-3, dropout=0.2, k=256, cycles=6)
+    full = [0.58, 0.59, 0.585]
+    study.full = {"val": {"values": full}}
+    for component, values, change in [
+            ("dropout", [0.581, 0.592, 0.584], {"dropout": 0.0, "lam": 5e-4}),  # dropped
+            ("width", [0.581, 0.589, 0.586], {"m": 50, "lam": 1e-4, "dropout": 0.5})]:  # too
+        study.rows.append({"component": component, "recipe": study.recipe.but(**change)
+                           .to_dict(), **bonus.verdict_of(full, values, False)})
+    chosen = study.chosen()
+    assert chosen.m == 50 and chosen.lam == 1e-4 and chosen.dropout == 0.0
+
+
+def test_bad_snapshot_member_and_cycle_counts_are_refused_by_name():
+    with pytest.raises(ValueError, match="snapshots must be in 0 .. 3"):
+        bonus.train_recipe(image_split(), SETTINGS, [1e-3], [0.0], snapshots=4, progress=False)
+    study = tiny_study(seeds=(0, 1))
+    study.full_recipe([1e-3], [0.3], snapshots=1)
+    with pytest.raises(ValueError, match="snapshot_cycles must be at least 1"):
+        study.ensembles(0)
+    for bad in (2, 3, 0):
+        with pytest.raises(ValueError, match="short_cycles must be in 1 .. 1"):
+            study.shorter(bad)
+    for members, cycles in ((0, 1), (1, 0)):
+        with pytest.raises(ValueError, match="members and snapshot_cycles must be at least 1"):
+            study.train_final(study.recipe, members=members, seed=5, snapshot_cycles=cycles)
+
+
+def test_the_notebooks_figure_9_is_drawn_after_the_chosen_recipes_curve_exists():
+    """The report draws Figure 9 from the saved curves, the chosen recipe's included; 08's own
+    Figure 9 must be drawn after chosen_row adds it, or it lacks that line."""
+    cells = ["".join(c["source"]) for c in json.loads(
+        (paths.ROOT / "notebooks" / "08-bonus.ipynb").read_text())["cells"]]
+    where = lambda text: next(k for k, c in enumerate(cells) if text in c)  # noqa: E731
+    assert where("study.chosen_row(") < where("fig9-bonus-curves")

@@ -2,6 +2,8 @@
 
 
 
+import numpy as np
+
 from helpers.report import listings
 
 
@@ -19,3 +21,19 @@ def test_listings_in_the_reports_format():
                          "Layer 1: max relative error = 2.12e-16"]
     assert lines[4:] == ["Relative errors in b:", "Layer 0: max relative error = 1.60e-15",
                          "Layer 1: max relative error = 3.08e-16"]
+
+
+def test_the_range_comparison_ends_with_the_rules_verdict_on_validation():
+    over = lambda val: {"val": {"mean": float(np.mean(val)), "std": 0.001,  # noqa: E731
+                                "values": val},
+                        "test": {"mean": 0.5, "std": 0.0, "values": [0.5] * len(val)}}
+    assignment = {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
+                  "accuracy_over_seeds": over([0.530, 0.534, 0.532])}
+    run = lambda val: {"chosen": {"eta_min": 0.01, "eta_max": 0.04},  # noqa: E731
+                       "retrained": {"accuracy_over_seeds": over(val)}}
+    text = listings.range_comparison_of(assignment, run([0.531, 0.530, 0.536]))
+    assert text.splitlines()[-1] == ("the range test's range on validation: +0.03 ± 0.23 points, "
+                                     "no measurable difference (a paired one-sided t test at the "
+                                     "5 % level)")
+    assert "better (a paired" in listings.range_comparison_of(assignment,
+                                                              run([0.540, 0.545, 0.541]))

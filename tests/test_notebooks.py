@@ -121,6 +121,9 @@ def test_the_range_test_keeps_its_own_split_and_settings_apart_from_the_retraini
     assert retrained["settings"]["eta_max"] == r["chosen"]["eta_max"]
     assert test["history"]["eta"]["eta"][0] == r["parameters"]["eta_start"]
     assert "settings" not in r and "accuracy" not in test
+    rise = len(test["history"]["eta"]["eta"])  # the test's own steps, not the retraining's
+    assert test["steps"] == test["settings"]["steps"] == rise != retrained["steps"]
+    assert "cycles" not in test["settings"] and "n_s" not in test["settings"]
 
 
 @pytest.mark.data

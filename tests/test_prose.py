@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import paths
+from helpers.experiments.bonus import UNTESTED
 from helpers.report import prose as report
 from helpers.report import tables
 from helpers.workbook import results
@@ -107,9 +108,11 @@ def bonus_run(single_test=0.55, ensemble_test=0.57, snapshot_test=0.58, kept=Non
     rows = [{"row": "full recipe: m = 1000", "val": spread(0.58), "component": None}]
     for name, keep in kept.items():
         verdict = "better" if keep else "no measurable difference"
+        gain = {"gain": 0.005, "se": 0.002 if keep else 0.01, "n": 3, "verdict": verdict}
+        if name == "ensemble":  # no verdict: one ensemble of the seeds (bonus.Study.ensembles)
+            keep, gain = None, {"gain": 0.005, "se": None, "n": 3, "verdict": UNTESTED}
         rows.append({"row": f"without {name}", "val": spread(0.575), "component": name,
-                     "gain": {"gain": 0.005, "se": 0.002 if keep else 0.01, "n": 3,
-                              "verdict": verdict}, "kept": keep})
+                     "gain": gain, "kept": keep})
     group = lambda n, test: {"members": n, "val": 0.6, "test": test}  # noqa: E731
     return {"rows": rows, "parameters": {"members": 5, "ablate_projection": ablate_projection},
             "final_split": {"single": {"test": spread(single_test), "val": spread(0.58)},
@@ -124,14 +127,16 @@ def test_each_component_says_its_gain_its_verdict_and_whether_it_stays():
     assert lines[1].endswith("+0.50 ± 0.20 points, better; it stays.")
     assert "without the projection**: not run in this profile" in lines[-1]
     assert "not run" not in report.bonus_changes(bonus_run(ablate_projection=True))
+    assert lines[2] == ("- **without ensemble**: the component's gain +0.50 points (no ±: one "
+                        f"ensemble), {UNTESTED}; it is reported on the final split, untested.")
 
 
 def test_the_ensemble_reported_is_the_one_the_search_split_kept_not_the_best_on_test():
     which, group = report.bonus_ensemble(bonus_run(snapshot_test=0.70))
     assert which == "the ensemble of the members" and group["members"] == 5
-    none = bonus_run(kept={"ensemble": False, "snapshots": False})
-    assert report.bonus_ensemble(none)[1] is None
-    assert "no ensemble (the rule kept none)" in report.bonus_after(none)
+    shots = bonus_run(kept={"ensemble": True, "snapshots": True})
+    assert report.bonus_ensemble(shots) == ("the ensemble of the members' last cycle ends",
+                                            shots["final_split"]["snapshot_ensemble"])
 
 
 @pytest.mark.parametrize(("single", "group", "said"), [

@@ -1,17 +1,70 @@
-"""The keep rule: better only when the mean paired gain exceeds its standard error."""
+"""The rule: a paired one-sided t test at the 5 % level (Student's t, n - 1 degrees of
+freedom), better or worse only when t passes the quantile."""
 
 import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from helpers.experiments.protocol import keeps, paired_gain
+from helpers.experiments.protocol import LEVEL, RULE, keeps, paired_gain, quantile
 
 
 def test_a_gain_larger_than_its_spread_is_better():
     out = paired_gain([0.571, 0.574, 0.569], [0.561, 0.563, 0.560])
     assert out["verdict"] == "better" and out["n"] == 3
-    assert out["gain"] == pytest.approx(0.01) and out["se"] < out["gain"]
+    assert out["gain"] == pytest.approx(0.01) and out["t"] > out["q"]
+
+
+def test_t_is_the_mean_difference_over_its_standard_error():
+    d = np.array([0.012, 0.004, 0.009, 0.001])
+    out = paired_gain(0.5 + d, np.full(4, 0.5))
+    se = d.std(ddof=1) / 2
+    assert out["se"] == pytest.approx(se) and out["t"] == pytest.approx(d.mean() / se)
+    assert out["q"] == pytest.approx(stats.t.ppf(0.95, 3)) and LEVEL == 0.05
+    assert RULE == "a paired one-sided t test at the 5 % level"
+
+
+def verdicts(d):
+    return paired_gain(0.5 + np.asarray(d), np.full(len(d), 0.5))["verdict"]
+
+
+def test_the_quantile_is_students_one_sided_one_not_the_se_sd_ddof0_or_two_sided():
+    """Each difference set sits between the right threshold and a plausible wrong one."""
+    # t = 2.5 on 2 degrees of freedom: above "gain > se" (t > 1), below q = 2.92: no verdict
+    d = np.array([1.0, 2.0, 3.0]) + 0.0
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(3))
+    d = d - d.mean() + 2.5 / t * d.mean()  # same spread, t = 2.5
+    assert 1 < d.mean() / (d.std(ddof=1) / math.sqrt(3)) < quantile(3)
+    assert verdicts(d) == "no measurable difference"
+    # t = 3.0 on 2 degrees of freedom: above q = 2.92; the SD in place of the SE (t / sqrt 3),
+    # or the two-sided quantile (4.30), would give no verdict
+    d = d - d.mean() + 3.0 / 2.5 * d.mean()
+    assert verdicts(d) == "better" and verdicts(-d) == "worse"
+    assert d.mean() / d.std(ddof=1) < quantile(3) < 3.0 < stats.t.ppf(0.975, 2)
+    # ddof = 0 makes t larger by sqrt(n / (n - 1)): t = 2.5 (ddof 1) is 3.06 with ddof 0
+    d = d - d.mean() + 2.5 / 3.0 * d.mean()
+    assert d.mean() / (d.std(ddof=0) / math.sqrt(3)) > quantile(3)
+    assert verdicts(d) == "no measurable difference"
+    # the degrees of freedom are n - 1: q(n) from n degrees of freedom would pass t = 2.5 at
+    # n = 4 (q = 2.35 on 3 df, 2.13 on 4)
+    e = np.array([0.01, 0.02, 0.03, 0.04])
+    e = e - e.mean() + 2.2 * e.std(ddof=1) / 2
+    assert stats.t.ppf(0.95, 4) < 2.2 < quantile(4) and verdicts(e) == "no measurable difference"
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_under_no_effect_the_rule_errs_at_most_five_percent_each_way(n):
+    """20,000 studies of n normal paired differences with mean 0: "better" and "worse" each
+    about LEVEL of the time (binomial sd 0.15 %; 0.06 is over six sds above 0.05). The old
+    rule (gain > se) says "better" 21 % of the time with n = 3."""
+    rng = np.random.default_rng(n)
+    d = rng.standard_normal((20_000, n))
+    counts = {"better": 0, "worse": 0, "no measurable difference": 0}
+    for row in d:
+        counts[verdicts(row)] += 1
+    assert counts["better"] / len(d) < 0.06 and counts["worse"] / len(d) < 0.06
+    assert counts["better"] / len(d) > 0.04 and counts["worse"] / len(d) > 0.04  # not timid
 
 
 def test_a_gain_inside_the_noise_is_no_measurable_difference():
@@ -22,16 +75,21 @@ def test_a_gain_inside_the_noise_is_no_measurable_difference():
     assert naive  # which the spread-aware rule refuses
 
 
-def test_a_measurable_loss_is_worse_and_one_pair_is_never_better():
+def test_a_measurable_loss_is_worse_and_one_pair_is_refused():
     assert paired_gain([0.50, 0.51, 0.49], [0.55, 0.56, 0.54])["verdict"] == "worse"
-    one = paired_gain([0.9], [0.1])
-    assert one["se"] == math.inf and one["verdict"] == "no measurable difference"
+    with pytest.raises(ValueError, match="at least 2 paired seeds"):
+        paired_gain([0.9], [0.1])
+
+
+def test_identical_differences_have_no_spread_but_a_sign():
+    assert verdicts([0.01, 0.01, 0.01]) == "better"
+    assert verdicts([0.0, 0.0, 0.0]) == "no measurable difference"
 
 
 def test_pairs_matter_not_just_the_means():
     """Shared seed effects cancel in the paired difference: an unpaired rule calls this noise."""
     seeds = np.array([0.50, 0.56, 0.53, 0.59])
-    out = paired_gain(seeds + 0.004, seeds)
+    out = paired_gain(seeds + 0.004 + np.array([0, 1e-4, -1e-4, 0]), seeds)
     assert out["verdict"] == "better"
     unpaired_se = math.sqrt(np.var(seeds, ddof=1) * 2 / 4)
     assert out["gain"] < unpaired_se  # an unpaired comparison would not see it

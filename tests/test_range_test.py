@@ -112,3 +112,13 @@ def test_the_range_test_says_when_it_stopped_early_and_with_how_few_measurements
     assert "only 3 measurements, fewer than the window of 5" in text
     with pytest.raises(ValueError, match="1 measurement.*diverged.*too few"):
         range_test.choose(history([0], [0.2], etas[:1], stopped=0), 5, 0.25)
+
+
+def test_the_range_test_records_its_own_schedule_not_a_cycles():
+    from helpers.experiments.range_test import etas, settings_of
+    from helpers.training.settings import Settings
+
+    rise = etas(450, 100, 8, 1e-5, 1.0)
+    out = settings_of(Settings(n_s=900, cycles=3, batch_size=100, m=50), rise)
+    assert out["steps"] == 32 and out["eta_start"] == 1e-5 and out["eta_end"] == 1.0
+    assert out["batch_size"] == 100 and not {"n_s", "cycles", "eta_max"} & set(out)

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from helpers import paths
 from helpers.report import readme
 
 README = """# Title
@@ -174,3 +175,24 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
     (folder / f"{notebook['bonus']}.json").unlink()
     with pytest.raises(FileNotFoundError, match=f"{notebook['bonus']}.json"):
         readme_beyond.regenerate_beyond(text, tmp_path)
+
+
+def test_no_file_of_the_repository_points_outside_it():
+    """Sources a reader can follow: the original report is cited by title, author and course,
+    and no committed file names a path beside the clone (the workplace's shared folder)."""
+    import subprocess
+
+    try:
+        names = subprocess.run(["git", "ls-files"], cwd=paths.ROOT, capture_output=True,
+                               text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git clone")
+    outside = [name for name in names  # .ci/ is the CI's own: it may link the shared data
+               if not name.startswith(".ci/")
+               and (paths.ROOT / name).is_file() and not (paths.ROOT / name).is_symlink()
+               and any(bad in (paths.ROOT / name).read_text(errors="ignore")
+                       for bad in ("../" + "shared/", "shared" + "/seeds/",
+                                   "shared" + "/tools/"))]
+    assert outside == []
+    about = json.loads(paths.ORIGINAL.read_text())["about"]
+    assert "Silpa Soni Nallacheruvu" in about and "DD2424" in about

@@ -92,8 +92,15 @@ def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int 
     components fitted on split.X_train (k = 0: raw). Validation recorded
     settings.records_per_cycle times a cycle (Study: RECORDS_PER_CYCLE) and at step 0.
 
-    Output: (params, history, {str(step): params} at the last `snapshots` cycle ends).
+    Output: (params, history, {str(step): params} at the last `snapshots` cycle ends, the
+    projection trained on as {"mean", "components", "explained"} or None for k = 0). The
+    projection travels with the networks: a cached run is evaluated on its own projection,
+    never on one fitted again in another process (an eigenvector's sign is not fixed, and
+    another LAPACK may flip it).
     """
+    if not 0 <= snapshots <= settings.cycles:
+        raise ValueError(f"snapshots must be in 0 .. {settings.cycles} (the run's cycles), got "
+                         f"{snapshots}")
     data, proj = features(split, k)
     rows = rows_hook(split, proj, settings.seed, max_shift, p_flip)
     ends = list(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
@@ -104,7 +111,30 @@ def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int 
     params, history = train(data, settings, lambdas, [settings.seed] * len(lambdas),
                             progress=progress, dropout=dropouts,
                             parts=("val",), on_record=keep, rows=rows)
-    return params, history, kept
+    carried = None if proj is None else {"mean": proj.mean, "components": proj.components,
+                                         "explained": proj.explained}
+    return params, history, kept, carried
+
+
+def inputs(carried, X):
+    """X (rows of a split's raw parts) as a run saw its inputs: projected by the projection it
+    carried (train_recipe's fourth output), X itself for raw pixels."""
+    if carried is None:
+        return X
+    return projection.Projection(carried["mean"], carried["components"],
+                                 float(carried["explained"]))(X)
+
+
+def ensemble_accuracy(groups, X, y) -> float:
+    """Accuracy of the ensemble of every network in groups [(carried projection, [params])]:
+    each group's networks read X through their own run's projection; probabilities averaged
+    over all networks (helpers.model.ensemble.average, one projection per group)."""
+    total, count = 0.0, 0
+    for carried, members in groups:
+        Z = inputs(carried, X)
+        total = total + sum(ensemble.probabilities(p, Z).sum(axis=0) for p in members)
+        count += sum(p["W1"].shape[0] for p in members)
+    return float(((total / count).argmax(axis=0) == np.asarray(y)).mean())
 
 
 def curves_of(history: dict) -> dict:
@@ -143,6 +173,9 @@ class Study:
         for split in (search, final):
             check_batch(len(split.y_train), batch_size)
         self.run, self.search, self.final, self.seeds = run, search, final, list(seeds)
+        if len(self.seeds) < protocol.MIN_PAIRS:
+            raise ValueError(f"the study's verdicts need at least {protocol.MIN_PAIRS} paired "
+                             f"seeds (n_seeds), got {len(self.seeds)}")
         self.base, self.batch_size = base, batch_size
         self.rows, self.curves, self.searches = [], {}, {}
         self.full = self.recipe = None  # the full recipe's row and Recipe, from full_recipe
@@ -171,7 +204,7 @@ class Study:
         pairs = [(float(lam), float(p)) for p in dict.fromkeys(dropouts) for lam in lambdas]
         runs, seconds = self.train(self.search, recipe, pairs, self.seeds, snapshots)
         val = np.array([[c[j][1][-1] for j in range(len(pairs))]
-                        for c in (curves_of(h) for _, h, _ in runs)])
+                        for c in (curves_of(h) for _, h, _, _ in runs)])
         self._runs[label] = runs
         self.searches[label] = {"pairs": pairs, "val_mean": val.mean(axis=0).tolist(),
                                 "val": val.T.tolist(), "seconds": seconds}
@@ -191,7 +224,7 @@ class Study:
         """A row: network `network` of grid `grid`'s runs, validation per seed, its mean curve;
         with component, the component's paired gain (full recipe minus this row) and verdict."""
         runs = self._runs[grid]
-        curves = [curves_of(h)[network] for _, h, _ in runs]
+        curves = [curves_of(h)[network] for _, h, _, _ in runs]
         val = [c[1][-1] for c in curves]
         row = {"row": label, "recipe": recipe.to_dict(), "val": over_seeds(val),
                "component": component, "seconds": self.searches[grid]["seconds"]}
@@ -234,9 +267,12 @@ class Study:
     def shorter(self, cycles: int) -> dict:
         """The full recipe stopped after `cycles` cycles: its runs read at that cycle's end
         (the triangular schedule of fewer cycles is the first cycles of this one, same batches)."""
+        if not 1 <= cycles < self.recipe.cycles:
+            raise ValueError(f"short_cycles must be in 1 .. {self.recipe.cycles - 1} (fewer "
+                             f"than the full recipe's {self.recipe.cycles} cycles), got {cycles}")
         end = 2 * cycles * self.run.settings_for(self.search).n_s
         j, runs = self._network["full"], self._runs["full"]
-        val = [dict(zip(*curves_of(h)[j], strict=True))[end] for _, h, _ in runs]
+        val = [dict(zip(*curves_of(h)[j], strict=True))[end] for _, h, _, _ in runs]
         row = {"row": f"shorter training: {cycles} of {self.recipe.cycles} cycles",
                "recipe": self.recipe.but(cycles=cycles).to_dict(), "val": over_seeds(val),
                "component": "training length", "seconds": 0.0,
@@ -245,23 +281,37 @@ class Study:
         return row
 
     def ensembles(self, snapshot_cycles: int) -> list:
-        """On the search split: (a) the seeds' full-recipe networks as one ensemble against each
-        alone (gain per seed: the ensemble minus that seed's network); (b) each seed's networks
-        at its last snapshot_cycles cycle ends against its final network alone."""
-        X, y = features(self.search, self.recipe.k)[0].X_val, self.search.y_val
+        """On the search split: (a) the seeds' full-recipe networks as one ensemble beside each
+        alone, without a verdict; (b) each seed's networks at its last snapshot_cycles cycle
+        ends against its final network alone, by the rule.
+
+        (b) is paired: seed s gives one ensemble of its own snapshots and one final network.
+        (a) is not: the n seeds make one ensemble, a single measurement, and the rule would
+        set that one number, repeated, against each single network, so its standard error
+        would be the singles' alone and leave out the ensemble's own variation. Ensembles of
+        some seeds against single networks of the others overlap in their members and are
+        not independent either. Replicated ensembles would need n times the runs: the row
+        gives the ensemble's accuracy and its difference from the singles' mean, with
+        verdict "not tested" and kept None (the final split reports its members' ensemble
+        beside the single network whatever this row says)."""
+        X, y = self.search.X_val, self.search.y_val  # each run projects them its own way
         j, runs = self._network["full"], self._runs["full"]
-        if any(len(snaps) < snapshot_cycles for _, _, snaps in runs):
+        if snapshot_cycles < 1:
+            raise ValueError(f"snapshot_cycles must be at least 1, got {snapshot_cycles}")
+        if any(len(snaps) < snapshot_cycles for _, _, snaps, _ in runs):
             raise ValueError(f"the full recipe's runs kept fewer than {snapshot_cycles} "
                              "snapshots: pass snapshots=snapshot_cycles to full_recipe")
-        nets = [ensemble.take(p, j) for p, _, _ in runs]
         single = self.full["val"]["values"]
-        together = ensemble.accuracy(nets, X, y)
-        shots = [ensemble.accuracy([ensemble.take(s, j) for s in snaps.values()], X, y)
-                 for _, _, snaps in runs]
-        rows = [{"row": f"one network, not an ensemble of the {len(nets)} seeds",
+        together = ensemble_accuracy([(proj, [ensemble.take(p, j)]) for p, _, _, proj in runs],
+                                     X, y)
+        shots = [ensemble_accuracy([(proj, [ensemble.take(s, j) for s in snaps.values()])], X, y)
+                 for _, _, snaps, proj in runs]
+        rows = [{"row": f"one network, not an ensemble of the {len(runs)} seeds",
                  "recipe": self.recipe.to_dict(), "val": over_seeds(single),
                  "component": "ensemble", "seconds": 0.0, "ensemble_val": together,
-                 **verdict_of([together] * len(single), single, False)},
+                 "gain": {"gain": together - float(np.mean(single)), "se": None,
+                          "n": len(single), "verdict": UNTESTED},
+                 "kept": None, "saves_work": False},
                 {"row": f"one network, not its last {snapshot_cycles} cycle ends",
                  "recipe": self.recipe.to_dict(), "val": over_seeds(single),
                  "component": "snapshots", "seconds": 0.0, "ensemble_val": over_seeds(shots),
@@ -272,12 +322,15 @@ class Study:
     # the choice, and the final split
 
     def chosen(self) -> Recipe:
-        """The full recipe without each component the rule did not keep, in row order."""
-        recipe = self.recipe
+        """The full recipe without each component the rule did not keep, in row order; a
+        dropout rate the rule dropped stays dropped when a later row (the narrow network's,
+        whose search offers dropout again) would bring it back."""
+        recipe, dropped = self.recipe, set()
         for row in self.rows:
-            if row.get("component") in REMOVES and not row["kept"]:
+            if row.get("component") in REMOVES and row["kept"] is False:
                 recipe = recipe.but(**REMOVES[row["component"]](row["recipe"]))
-        return recipe
+                dropped.add(row["component"])
+        return recipe.but(dropout=0.0) if "dropout" in dropped else recipe
 
     def chosen_row(self, recipe: Recipe) -> dict:
         """The chosen recipe's validation on the search split: the row that trained it, or
@@ -292,23 +345,29 @@ class Study:
     def train_final(self, recipe: Recipe, members: int, seed: int, snapshot_cycles: int) -> dict:
         """The chosen recipe on the final split, `members` independent runs (member_seeds);
         the test set read once: each network, their ensemble, their snapshots' ensemble."""
-        data, snapshot_cycles = features(self.final, recipe.k)[0], min(snapshot_cycles,
-                                                                        recipe.cycles)
+        if members < 1 or snapshot_cycles < 1:
+            raise ValueError(f"members and snapshot_cycles must be at least 1, got {members} "
+                             f"and {snapshot_cycles}")
+        data, snapshot_cycles = self.final, min(snapshot_cycles, recipe.cycles)
         runs, seconds = self.train(self.final, recipe, [(recipe.lam, recipe.dropout)],
                                    member_seeds(seed, members), snapshot_cycles)
-        nets = [p for p, _, _ in runs]
-        shots = [s for _, _, snaps in runs for s in snaps.values()]
-        acc = lambda part, group: ensemble.accuracy(  # noqa: E731
-            group, getattr(data, f"X_{part}"), getattr(data, f"y_{part}"))
+        nets = [(proj, [p]) for p, _, _, proj in runs]  # each on its own run's projection
+        shots = [(proj, list(snaps.values())) for _, _, snaps, proj in runs]
+        acc = lambda part, groups: ensemble_accuracy(  # noqa: E731
+            groups, getattr(data, f"X_{part}"), getattr(data, f"y_{part}"))
         return {"recipe": recipe.to_dict(), "seeds": member_seeds(seed, members),
                 "single": {part: over_seeds([acc(part, [n]) for n in nets])
                            for part in ("val", "test")},
                 "ensemble": {"members": len(nets), "val": acc("val", nets),
                              "test": acc("test", nets)},
-                "snapshot_ensemble": {"members": len(shots), "cycles": snapshot_cycles,
+                "snapshot_ensemble": {"members": sum(len(g) for _, g in shots),
+                                      "cycles": snapshot_cycles,
                                       "val": acc("val", shots), "test": acc("test", shots)},
-                "agreement": agreement(nets, data.X_test), "seconds": seconds}
+                "agreement": agreement([(proj, p) for p, _, _, proj in runs], data.X_test),
+                "seconds": seconds}
 
+
+UNTESTED = "not tested (one ensemble of the seeds: nothing to pair it with)"
 
 # What removing a component changes (a row's "component" -> its recipe's fields), for chosen()
 REMOVES = {
@@ -329,8 +388,10 @@ def verdict_of(with_component, without_component, saves_work: bool) -> dict:
 
 
 def agreement(members: list, X) -> float:
-    """Mean over pairs of members of the fraction of images given the same class."""
-    classes = [ensemble.probabilities(p, X)[0].argmax(axis=0) for p in members]
+    """Mean over pairs of members [(carried projection, params)] of the fraction of images X
+    (raw rows, each member reading them through its own projection) given the same class."""
+    classes = [ensemble.probabilities(p, inputs(proj, X))[0].argmax(axis=0)
+               for proj, p in members]
     pairs = [(a, b) for i, a in enumerate(classes) for b in classes[i + 1 :]]
     return float(np.mean([(a == b).mean() for a, b in pairs])) if pairs else 1.0
 

@@ -3,6 +3,7 @@ test as a training run (its steps, its curve, the range it chose)."""
 
 import numpy as np
 
+from helpers.experiments import protocol
 from helpers.training.loop import check_batch
 
 FRACTION = 0.25  # eta_min = eta_max / 4: Smith suggests a factor 3 to 4 between the bounds
@@ -105,3 +106,21 @@ def choose(history: dict, window: int, fraction: float) -> dict:
     eta_min, eta_max = eta_range(at, accuracy.mean(axis=0), window, fraction)
     return {"eta_min": eta_min, "eta_max": eta_max, "window": window, "fraction": fraction,
             "stopped_at_eta": stopped, "measurements": len(at)}
+
+
+def verdict(retrained: dict, assignment: dict) -> dict:
+    """The range test's range against the assignment's on the best-lambda run, by the rule of
+    helpers.experiments.protocol (a paired one-sided t test at the 5 % level) on validation:
+    the retraining (07's "retrained") and 06's run share their seeds, so seed k pairs with
+    seed k. Arguments: accuracy_over_seeds of each ({part: {"values": ...}})."""
+    return protocol.paired_gain(retrained["val"]["values"], assignment["val"]["values"])
+
+
+def settings_of(settings, rise) -> dict:
+    """What the range test ran, to record: the training settings it used (batch size, width,
+    seed), without the cycle's (n_s, cycles, eta range, records a cycle, which the rising
+    schedule replaces), and the schedule's first and last eta and its steps."""
+    cycle = ("n_s", "cycles", "eta_min", "eta_max", "records_per_cycle")
+    kept = {k: v for k, v in settings.to_dict().items() if k not in cycle}
+    return {**kept, "eta_start": float(rise[0]), "eta_end": float(rise[-1]),
+            "steps": len(rise)}

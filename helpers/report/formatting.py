@@ -30,6 +30,8 @@ def mean_std(over: dict, part: str = "test", unit: str = " %") -> str:
 
 def gain(paired: dict, unit: str = " points") -> str:
     """ "+0.52 ± 0.21 points": a paired gain ± its standard error (helpers.experiments.protocol
-    .paired_gain, fractions) in percentage points; "n/a" for the error of one pair."""
-    se = "n/a" if paired["se"] == float("inf") else f"{100 * paired['se']:.2f}"
-    return f"{100 * paired['gain']:+.2f} ± {se}{unit}"
+    .paired_gain, fractions) in percentage points; "+0.98 points (no ±: one ensemble)" for
+    a difference measured once (se None: helpers.experiments.bonus's ensemble row)."""
+    if paired["se"] is None:
+        return f"{100 * paired['gain']:+.2f}{unit} (no ±: one ensemble)"
+    return f"{100 * paired['gain']:+.2f} ± {100 * paired['se']:.2f}{unit}"

@@ -1,7 +1,9 @@
 """The report's listings: plain-text blocks, each a function of the numbers it prints."""
 
 from helpers.experiments.bonus import Recipe
-from helpers.report.formatting import pc, pm
+from helpers.experiments.protocol import RULE
+from helpers.experiments.range_test import verdict as range_test_verdict
+from helpers.report.formatting import gain, pc, pm
 
 
 def accuracy_listing(accuracy: dict, steps: int) -> str:
@@ -28,9 +30,11 @@ def gradient_listing(errors: dict) -> str:
 
 
 def seeds_line(spread_test: dict) -> str:
-    """"Test accuracy over 5 seed(s): 46.19 ± 0.27 %" from an over_seeds() of test accuracies."""
-    return (f"Test accuracy over {len(spread_test['values'])} seed(s): "
-            f"{pm(spread_test)}")
+    """"Test accuracy over 5 initialisation(s) (one mini-batch order): 46.19 ± 0.27 %" from an
+    over_seeds() of test accuracies of networks trained side by side: their seeds vary the
+    initialisation only, so the spread is over initialisations, not over whole runs."""
+    return (f"Test accuracy over {len(spread_test['values'])} initialisation(s) (one mini-batch "
+            f"order): {pm(spread_test)}")
 
 
 def cycle_ends(history: dict, n_s: int, network: int = 0) -> str:
@@ -58,21 +62,25 @@ def chosen_range(chosen: dict) -> str:
 
 
 def range_comparison(rows: list) -> str:
-    """One line per (label, eta_min, eta_max, accuracy_over_seeds): validation and test."""
+    """One line per (label, eta_min, eta_max, accuracy_over_seeds): validation and test, over
+    the initialisations of networks trained side by side (one mini-batch order)."""
     return "\n".join(
         f"eta {lo:.3g} .. {hi:.3g} ({label}): validation {pm(o['val'])}, test {pm(o['test'])} "
-        f"({len(o['test']['values'])} seeds)"
+        f"({len(o['test']['values'])} initialisations, one mini-batch order)"
         for label, lo, hi, o in rows)
 
 
 def range_comparison_of(assignment: dict, range_test: dict) -> str:
     """range_comparison of the best-lambda run (06's results) and its retraining with the
-    range the range test chose (07's results: "chosen", "retrained")."""
+    range the range test chose (07's results: "chosen", "retrained"), then the rule's verdict
+    on validation (helpers.experiments.range_test.verdict)."""
     s, c = assignment["settings"], range_test["chosen"]
+    new, old = range_test["retrained"]["accuracy_over_seeds"], assignment["accuracy_over_seeds"]
+    g = range_test_verdict(new, old)
     return range_comparison([
-        ("the assignment's", s["eta_min"], s["eta_max"], assignment["accuracy_over_seeds"]),
-        ("the range test's", c["eta_min"], c["eta_max"],
-         range_test["retrained"]["accuracy_over_seeds"])])
+        ("the assignment's", s["eta_min"], s["eta_max"], old),
+        ("the range test's", c["eta_min"], c["eta_max"], new)]) + (
+        f"\nthe range test's range on validation: {gain(g)}, {g['verdict']} ({RULE})")
 
 
 def bonus_listing(chosen: dict, final: dict) -> str:

@@ -5,7 +5,8 @@ beyond the assignment: the range test and the bonus."""
 
 from helpers import registry
 from helpers.experiments.bonus import Recipe
-from helpers.experiments.protocol import paired_gain
+from helpers.experiments.protocol import LEVEL, RULE
+from helpers.experiments.range_test import verdict as range_test_verdict
 from helpers.report.formatting import gain, mean_std, pc, plural
 
 BOUNDS = {"autograd": 1e-10, "finite_difference": 1e-6}  # what "the gradients are correct" means
@@ -77,7 +78,7 @@ def exercise4_after(one: dict, three: dict) -> str:
     gap1, gap3 = 100 * (a1["train"] - a1["val"]), 100 * (a3["train"] - a3["val"])
     return (f"Test accuracy {change} from {pc(a1['test'])} after {plural(c1, 'cycle')} to "
             f"{pc(a3['test'])} after {c3} ({mean_std(one['accuracy_over_seeds'])} to "
-            f"{mean_std(three['accuracy_over_seeds'])} over seeds). The "
+            f"{mean_std(three['accuracy_over_seeds'])} over initialisations). The "
             f"gap between training and validation accuracy "
             f"{'widens' if gap3 > gap1 else 'does not widen'} from {gap1:.1f} to {gap3:.1f} "
             f"points" + (": the network starts to overfit its "
@@ -155,7 +156,8 @@ def final_after(run: dict, three: dict) -> str:
             f"training and validation accuracy {'shrinks' if gap < gap3 else 'goes'} from "
             f"{gap3:.1f} points (Exercise 4) to {gap:.1f}, and the test accuracy "
             f"{'rises' if a['test'] > a3['test'] else 'goes'} to {pc(a['test'])} "
-            f"({mean_std(run['accuracy_over_seeds'])} over {plural(seeds, 'seed')}).")
+            f"({mean_std(run['accuracy_over_seeds'])} over {plural(seeds, 'initialisation')}, "
+            f"trained side by side on one mini-batch order).")
 
 
 # Beyond the assignment: the range test and the bonus
@@ -180,16 +182,17 @@ def range_test_after(run: dict, final: dict) -> str:
     rule's verdict (helpers.experiments.protocol); the test accuracy reported beside it."""
     c, s = run["chosen"], final["settings"]
     new, old = run["retrained"]["accuracy_over_seeds"], final["accuracy_over_seeds"]
-    g = paired_gain(new["val"]["values"], old["val"]["values"])
+    g = range_test_verdict(new, old)
     verdict = {"better": "better", "worse": "worse",
                "no measurable difference": "not measurably different"}[g["verdict"]]
     return (f"Retrained with $\\eta$ from {c['eta_min']:.3g} to {c['eta_max']:.3g} instead of "
             f"{s['eta_min']:g} to {s['eta_max']:g} (same $\\lambda$, seeds, cycles and steps), "
             f"the best-lambda network reaches {mean_std(new, 'val')} validation accuracy against "
             f"{mean_std(old, 'val')} with the assignment's range: a paired gain of "
-            f"{gain(g)} over {plural(g['n'], 'seed')}, so the range test's range is "
-            f"{verdict} on validation (the rule of the bonus: a gain counts when it exceeds its "
-            f"standard error). On the test set, reported once: {mean_std(new, 'test')} against "
+            f"{gain(g)} over {plural(g['n'], 'initialisation')} (paired: the same "
+            f"initialisations and mini-batches in both), so the range test's range is "
+            f"{verdict} on validation by the rule of the bonus, {RULE}. On the test set, "
+            f"reported once: {mean_std(new, 'test')} against "
             f"{mean_std(old, 'test')}.")
 
 
@@ -203,16 +206,23 @@ def bonus(run: dict) -> str:
             f"training, {run['search']['sizes']['val']:,} validation images) with "
             f"{plural(len(run['protocol']['seeds']), 'paired seed')}: seed $s$ fixes the "
             f"initialisation, the mini-batch order, the dropout masks and the augmentation, so "
-            f"the same seed with and without a component differs only by the component. The full "
+            f"a row's seed $s$ is paired with the full recipe's. The full "
             f"recipe is {Recipe(**r).describe()}; its $\\lambda$ and dropout rate were "
             f"searched side by side ({pairs} pairs, one run per seed). Each row of the table below "
             f"removes one component and trains as long ({plural(r['cycles'], 'cycle')}, "
-            f"{epochs} epochs). The rule: a component is *better* when the mean over seeds of "
-            f"its paired gain (the full recipe's validation accuracy minus the row's) exceeds the "
-            f"standard error of that gain, *worse* when it is below minus it, and otherwise there "
-            f"is *no measurable difference*; a component that adds work stays only when it is "
-            f"better, the projection (which saves work) unless it is worse. The chosen recipe is "
-            f"then trained on the final split ({run['final']['sizes']['train']:,} / "
+            f"{epochs} epochs), on the search split too. A row differs from the full recipe by "
+            f"its component and by what comes with removing it: the rows without dropout and "
+            f"without the width take the $\\lambda$ (and dropout rate) best for them, and a "
+            f"narrower layer or raw pixels give the first layer another shape, hence another "
+            f"initialisation. The rule is {RULE}: with $d_s$ the full recipe's validation "
+            f"accuracy minus the row's for seed $s$ and $t = \\bar d / (s_d / \\sqrt n)$ "
+            f"(standard deviation with $n - 1$), a component is *better* when $t$ exceeds the "
+            f"{100 * (1 - LEVEL):g} % quantile of Student's $t$ with $n - 1$ degrees of "
+            f"freedom, *worse* when $t$ is below minus it, and otherwise there is *no measurable "
+            f"difference* (a component with no effect is called better, or worse, "
+            f"{100 * LEVEL:g} % of the time each); a component that adds work stays only when "
+            f"it is better, the projection (which saves work) unless it is worse. The chosen "
+            f"recipe is then trained on the final split ({run['final']['sizes']['train']:,} / "
             f"{run['final']['sizes']['val']:,}) by {plural(p['members'], 'independent member')}, "
             f"each its own seed, and the test set is read once, for it and its ensembles.")
 
@@ -220,8 +230,10 @@ def bonus(run: dict) -> str:
 def bonus_changes(run: dict) -> str:
     """One line per component: its paired gain, the verdict, and whether it stays; then
     what this profile did not run."""
+    said = lambda row: ("it is reported on the final split, untested" if row["kept"] is None  # noqa: E731
+                        else "it stays" if row["kept"] else "it is dropped")
     lines = [f"- **{row['row']}**: the component's gain {gain(row['gain'])}, "
-             f"{row['gain']['verdict']}; it {'stays' if row['kept'] else 'is dropped'}."
+             f"{row['gain']['verdict']}; {said(row)}."
              for row in run["rows"] if row.get("component")]
     if not run["parameters"].get("ablate_projection"):
         lines.append("- **without the projection**: not run in this profile (raw pixels take "
@@ -231,16 +243,14 @@ def bonus_changes(run: dict) -> str:
 
 
 def bonus_ensemble(run: dict) -> tuple:
-    """(what the rule chose to report as the ensemble, its numbers or None), chosen on the
-    search split's verdicts: the snapshot ensemble if it stays, else the ensemble of members
-    if it stays, else none."""
+    """(what is reported as the ensemble, its numbers): the snapshot ensemble if the search
+    split's rule kept it, else the ensemble of the members (which no rule tests: the search
+    split has one ensemble of its seeds, nothing to pair; see bonus.Study.ensembles)."""
     kept = {row["component"]: row["kept"] for row in run["rows"] if row.get("component")}
     f = run["final_split"]
     if kept.get("snapshots"):
         return "the ensemble of the members' last cycle ends", f["snapshot_ensemble"]
-    if kept.get("ensemble"):
-        return "the ensemble of the members", f["ensemble"]
-    return "no ensemble (the rule kept none)", None
+    return "the ensemble of the members", f["ensemble"]
 
 
 def bonus_after(run: dict, targets=TARGETS) -> str:

@@ -1,5 +1,6 @@
 """The report's tables: the original's numbers beside this run's, the settings, the ablation."""
 
+from helpers.experiments.protocol import RULE
 from helpers.report.formatting import gain, pm
 
 RUNS = {"Exercise 3": "one", "Exercise 4": "three", "Best lambda": "final"}
@@ -58,12 +59,14 @@ __all__ = ["ablation", "grid", "reproduction", "settings_table", "settings_capti
 
 def ablation(rows: list) -> str:
     """The ablation table in Markdown: the full recipe, then one row per component removed
-    (validation mean ± std over seeds; the component's paired gain ± SE, the rule's verdict,
-    whether it stays)."""
+    (validation mean ± std over seeds; the component's paired gain ± SE, the verdict of the rule,
+    a paired one-sided t test at the 5 % level (helpers.experiments.protocol.RULE), whether it
+    stays)."""
     lines = ["| configuration | validation accuracy (%) | gain of the component (points) | "
-             "verdict | component stays |", "|---|---|---|---|---|"]
+             f"verdict ({RULE}) | component stays |", "|---|---|---|---|---|"]
     for r in rows:
-        cells = [gain(r["gain"], unit=""), r["gain"]["verdict"], "yes" if r["kept"] else "no"] \
+        stays = "reported" if r.get("kept") is None else "yes" if r["kept"] else "no"
+        cells = [gain(r["gain"], unit=""), r["gain"]["verdict"], stays] \
             if r.get("component") else ["", "", ""]
         extra = f" (ensemble: {ensemble_cell(r['ensemble_val'])})" if "ensemble_val" in r else ""
         lines.append(f"| {r['row']}{extra} | {pm(r['val'], unit='')} | " + " | ".join(cells) + " |")
