@@ -135,8 +135,9 @@ FORCE:
 
 $(EXECUTED)/report.ipynb: notebooks/original.json
 
-$(OUT)/report.html: $(EXECUTED)/report.ipynb
+$(OUT)/report.html: $(EXECUTED)/report.ipynb $(wildcard templates/dd2424-html/*)
 	$(JUPYTER) nbconvert --log-level WARN --to html --no-input --embed-images \
+	  --template dd2424-html --TemplateExporter.extra_template_basedirs=templates \
 	  --CoalesceStreamsPreprocessor.enabled=True $(MATHJAX) \
 	  --output-dir $(OUT) --output report.tmp $< && mv -f $(OUT)/report.tmp.html $@
 

@@ -196,8 +196,10 @@ def test_a_study_from_the_full_recipe_to_the_final_split():
     assert 0 <= final["agreement"] <= 1
     text = listings.bonus_listing(study.chosen_row(recipe), final)
     assert text.startswith("chosen recipe: m = ") and "3 independent members" in text
-    table = tables.ablation(study.rows)
+    table = tables.ablation(study.rows, short=False)  # the README's: whole labels
     assert table.count("\n") == len(study.rows) + 1 and "| full recipe |" in table
+    table = tables.ablation(study.rows)  # the report's: short labels, then their legend
+    assert table.count("\n") == len(study.rows) + 3 and "| full |" in table
 
 
 def test_members_are_independent_runs_each_with_its_own_seed():

@@ -25,5 +25,6 @@ def test_one_home_for_mean_plus_minus_std():
                                                 "mini-batch order): 57.13 ± 0.27 %")
     row = {"row": "x", "val": spread, "component": "width", "kept": False,
            "gain": {"gain": 0.0052, "se": 0.0021, "n": 3, "verdict": "better"}}
-    assert "| x | 57.13 ± 0.27 | +0.52 ± 0.21 | better | no |" in tables.ablation([row])
+    assert "| x | 57.13 ± 0.27 | +0.52 ± 0.21 | better | no |" in \
+        tables.ablation([row], short=False)
     assert formatting.gain(row["gain"]) == "+0.52 ± 0.21 points"

@@ -58,10 +58,28 @@ def test_committed_without_outputs_and_orchestrates_only(name):
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged parameters"
     for line in tagged[0].source.splitlines():
-        assert ": " in line and "  # " in line, f"typed literal with a comment: {line!r}"
+        assert line.startswith("# ") or ": " in line and "  # " in line, \
+            f"typed literal with a comment, or a comment line: {line!r}"
     assert not any(line.lstrip().startswith(("def ", "class "))
                    for c in code for line in c.source.splitlines())
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+# Where a notebook runs from and writes to, not what it computes: after the science, under a
+# comment line of their own, in this order
+PLUMBING = ("section", "profile", "build_dir", "figures_dir", "data_dir", "limit", "use_cache")
+
+
+@pytest.mark.parametrize("name", SECTIONS)
+def test_parameters_cell_puts_the_science_first_and_marks_the_plumbing(name):
+    cell = next(c for c in read(name).cells if "parameters" in c.metadata.get("tags", []))
+    lines = cell.source.splitlines()
+    names = [line.split(":")[0] for line in lines]
+    mark = next(k for k, line in enumerate(lines) if line.startswith("# plumbing"))
+    assert not set(names[:mark]) & set(PLUMBING) and names[0] not in PLUMBING
+    assert names[mark + 1:] == [p for p in PLUMBING if p in names]
+    assert names[mark + 1] == "section" and lines[mark + 1] == f'section: str = "{name}"  ' \
+        "# the section it runs (a copy keeps it)"
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -94,3 +94,70 @@ def test_bonus_curves_one_line_per_configuration_at_the_cycle_ends_only():
     assert list(lines[0].get_xdata()) == [4, 8]
     assert list(lines[0].get_ydata()) == pytest.approx([55, 58])
     assert lines[0].get_linewidth() > lines[1].get_linewidth()
+
+
+def every_figure():
+    """Each figure of the report, drawn from small synthetic results."""
+    rows = [{"lambda": 10.0**-k, "train_accuracy": 0.5, "val_accuracy": 0.4 + k / 100}
+            for k in range(5, 0, -1)]
+    eta = [1e-5 + 1e-3 * min(t, 40 - t) for t in range(41)]  # one triangle
+    curves = {"full recipe": {"epochs": [0, 2, 4, 6, 8], "val": [0.1, 0.4, 0.55, 0.45, 0.58]},
+              "without x": {"epochs": [0, 2, 4, 6, 8], "val": [0.1, 0.3, 0.5, 0.4, 0.52]}}
+    return {"curves": plots.curves(history()),
+            "learning_rate": plots.learning_rate({"eta": {"step": list(range(41)), "eta": eta}}),
+            "accuracy_vs_lambda": plots.accuracy_vs_lambda(rows, best=rows[-1:]),
+            "range_test": plots.range_test([0.1, 0.2, 0.3], [[0.2, 0.3, 0.1], [0.2, 0.4, 0.1]],
+                                           [[2.0, 1.5, 9.0], [2.0, 1.4, 9.0]],
+                                           {"eta_min": 0.05, "eta_max": 0.2}),
+            "bonus_curves": plots.bonus_curves(curves)}
+
+
+def test_every_figure_says_what_it_shows_in_its_alternative_text():
+    figures = every_figure()
+    alt = {name: fig.alt for name, fig in figures.items()}
+    assert "training accuracy is 25.00 % and the validation accuracy 25.00 %" in alt["curves"]
+    assert "from 1e-05 to 0.02 and falling back, 1 time(s)" in alt["learning_rate"]
+    assert "45.00 %, is at lambda = 1e-05; circles mark the best 1" in alt["accuracy_vs_lambda"]
+    assert "peaks at 35.00 % at 0.2" in alt["range_test"]
+    assert "0.05 to 0.2" in alt["range_test"]
+    assert "(full recipe; without x). The first, full recipe" in alt["bonus_curves"]
+    assert "ends at 58.00 %" in alt["bonus_curves"]
+    assert len(set(alt.values())) == len(alt)
+
+
+def inline_shell():
+    """IPython's shell drawing figures as the report's kernel does (PNG and PDF)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib_inline.backend_inline import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    select_figure_formats(shell, {"png", "pdf"})
+    return shell
+
+
+def test_a_shown_figure_carries_its_alternative_text_as_its_images_metadata():
+    shell = inline_shell()
+    for fig in every_figure().values():
+        data, metadata = shell.display_formatter.format(fig)
+        assert {"image/png", "application/pdf"} <= set(data)  # drawn as before
+        assert metadata["image/png"] == {"alt": fig.alt}
+
+
+def test_the_html_report_writes_each_figures_alt_and_nbconvert_does_not_warn(caplog):
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from helpers import paths
+
+    data, metadata = inline_shell().display_formatter.format(plots.curves(history()))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("plots.curves(history)")]
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata),
+                           nbformat.v4.new_output("display_data", data=data)]  # without alt
+    exporter = HTMLExporter(template_name="dd2424-html",
+                            extra_template_basedirs=[str(paths.ROOT / "templates")])
+    with caplog.at_level("WARNING"):
+        html, _ = exporter.from_notebook_node(nb)
+    alt = metadata["image/png"]["alt"]
+    assert html.count(f'<img alt="{alt}"') == 1
+    assert "Alternative text is missing on 1 image(s)." in caplog.text  # the one without

@@ -29,9 +29,22 @@ def _styled(draw):
     return wrapper
 
 
+class Described(Figure):
+    """A Figure with its alternative text, `alt`: a sentence on what it shows, for a reader
+    who cannot see it. Shown in Jupyter, it carries the text as its images' metadata
+    ({"image/png": {"alt": ...}}), which the HTML report's template (templates/dd2424-html)
+    writes as each image's alt attribute."""
+
+    alt = ""
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # no data of its own (the inline backend draws the images): only their metadata
+        return {}, {mime: {"alt": self.alt} for mime in ("image/png", "image/svg+xml")}
+
+
 def _figure(width: float, height: float, ncols: int = 1):
     """A Figure (not managed by pyplot: shown only when displayed) and its axes."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Described(figsize=(width, height), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     for ax in axes:  # ticks are made lazily at draw time: fix their style now
         ax.tick_params(labelsize=STYLE["xtick.labelsize"])
@@ -62,6 +75,12 @@ def curves(history: dict, network: int = 0, title: str | None = None) -> Figure:
     axes[0].legend(frameon=False)
     if title:
         fig.suptitle(title, fontsize=STYLE["font.size"])
+    last = {part: 100 * float(np.asarray(table[f"{part}_accuracy"], dtype=float)[rows][-1])
+            for part in ("train", "val")}
+    fig.alt = (f"Three line charts against the update step, from {steps[0]} to {steps[-1]}: "
+               "the cost, the loss and the accuracy, each of the training set (blue) and the "
+               f"validation set (orange). At the last step the training accuracy is "
+               f"{last['train']:.2f} % and the validation accuracy {last['val']:.2f} %.")
     return fig
 
 
@@ -72,6 +91,12 @@ def learning_rate(history: dict) -> Figure:
     ax.plot(history["eta"]["step"], history["eta"]["eta"], color=COLOURS["train"])
     ax.set(xlabel="update step", ylabel=r"learning rate $\eta_t$")
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    step, eta = history["eta"]["step"], np.asarray(history["eta"]["eta"], dtype=float)
+    peaks = int(np.sum((eta[1:-1] > eta[:-2]) & (eta[1:-1] >= eta[2:])))
+    shape = (f"rising linearly from {eta.min():.2g} to {eta.max():.2g} and falling back, "
+             f"{peaks} time(s)" if peaks else f"from {eta[0]:.2g} to {eta[-1]:.2g}")
+    fig.alt = (f"Line chart of the learning rate against the update step, from {step[0]} to "
+               f"{step[-1]}: {shape}.")
     return fig
 
 
@@ -95,6 +120,12 @@ def accuracy_vs_lambda(rows: list, best: list | None = None) -> Figure:
                    label="best by validation")
     ax.set(xscale="log", xlabel=r"$\lambda$", ylabel="accuracy (%)")
     ax.legend(frameon=False)
+    top = max(rows, key=lambda r: r["val_accuracy"])
+    fig.alt = ("Line chart of the training (blue) and validation (orange) accuracy after "
+               f"training against lambda, on a log scale from {lambdas[0]:.2g} to "
+               f"{lambdas[-1]:.2g} ({len(rows)} values); the best validation accuracy, "
+               f"{100 * top['val_accuracy']:.2f} %, is at lambda = {top['lambda']:.3g}"
+               + (f"; circles mark the best {len(best)} by validation accuracy." if best else "."))
     return fig
 
 
@@ -117,6 +148,12 @@ def range_test(at, accuracy, loss, chosen: dict) -> Figure:
     if finite.size:  # the loss explodes where training diverges: show where it starts to
         axes[1].set_ylim(0, 2 * float(np.median(finite)))
     axes[0].legend(frameon=False, loc="lower center")
+    mean = np.nanmean(100 * np.asarray(accuracy, dtype=float), axis=0)
+    fig.alt = (f"Two line charts against the learning rate, rising linearly from {at[0]:.2g} to "
+               f"{at[-1]:.2g}: the validation accuracy (left) and loss (right), one line per "
+               f"seed ({len(accuracy)}); the mean accuracy peaks at {np.nanmax(mean):.2f} % at "
+               f"{at[int(np.nanargmax(mean))]:.3g}. A shaded band marks the chosen range, "
+               f"{chosen['eta_min']:.3g} to {chosen['eta_max']:.3g}.")
     return fig
 
 
@@ -141,4 +178,8 @@ def bonus_curves(curves: dict, per_cycle: int = RECORDS_PER_CYCLE) -> Figure:
     ax.set(xlabel="training epochs (end of each cycle)", ylabel="validation accuracy (%)")
     ax.set_ylim(min(lows) - 1, max(highs) + 0.5)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
+    first, c = next(iter(curves.items()))
+    fig.alt = ("Line chart of the validation accuracy at the end of each cycle against training "
+               f"epochs, one line per configuration ({'; '.join(curves)}). The first, {first} "
+               f"(bold, black), ends at {100 * c['val'][per_cycle::per_cycle][-1]:.2f} %.")
     return fig

@@ -132,7 +132,7 @@ def beyond(build: Path) -> str:
         f"Range test (`{BEYOND_PROFILE}` profile, m = {rng['parameters']['m']}): eta_max = "
         f"{c['eta_max']:.3g}, eta_min = {c['eta_min']:.3g}; on the best-lambda run:", "",
         "```", comparison, "```", "", f"The bonus's ablation (`{BEYOND_PROFILE}` profile):", "",
-        tables.ablation(extra["rows"]), "", "```",
+        tables.ablation(extra["rows"], short=False), "", "```",
         listings.bonus_listing(extra["chosen"], extra["final_split"]), "```", "",
         "Where the bonus's training time goes:", "", "```", listings.bonus_times(extra), "```"])
 

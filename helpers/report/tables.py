@@ -54,22 +54,49 @@ def settings_caption(R: dict, profile: str) -> str:
             f"rerun with unchanged inputs reads them from the cache instead.")
 
 
-__all__ = ["ablation", "grid", "reproduction", "settings_table", "settings_caption"]
+__all__ = ["ablation", "grid", "reproduction", "settings_table", "settings_caption", "short_label"]
 
 
-def ablation(rows: list) -> str:
+# Table 3's row labels: one short line each in the PDF's first column (by the row's
+# component; the full and chosen recipes by their first word); the legend under the table
+# spells each row out.
+SHORT = {"dropout": "no dropout", "augmentation": "no flip/shift", "width": "narrow",
+         "projection": "raw pixels", "training length": "shorter", "ensemble": "no ensemble",
+         "snapshots": "no snapshots"}
+WIDTHS = (17, 18, 18, 33, 14)  # the columns' shares of the PDF's text width, in dashes
+
+
+def short_label(row: dict) -> str:
+    """A row's label in Table 3: "no dropout" for the row without dropout, "full" for the
+    full recipe."""
+    component = row.get("component")
+    if component is None:
+        return row["row"].split()[0]
+    return SHORT.get(component, f"no {component}")
+
+
+def ablation(rows: list, short: bool = True) -> str:
     """The ablation table in Markdown: the full recipe, then one row per component removed
     (validation mean ± std over seeds; the component's paired gain ± SE, the verdict of the rule,
     a paired one-sided t test at the 5 % level (helpers.experiments.protocol.RULE), whether it
-    stays)."""
+    stays). short: each row by its short label, the columns' widths set for the PDF and a
+    legend under the table that spells the labels and the rule out (the report's Table 3);
+    False: each row by its whole label, the rule in the verdict's header, no legend (the
+    README)."""
     lines = ["| configuration | validation accuracy (%) | gain of the component (points) | "
-             f"verdict ({RULE}) | component stays |", "|---|---|---|---|---|"]
+             + ("verdict" if short else f"verdict ({RULE})") + " | component stays |",
+             "|" + "|".join("-" * w for w in WIDTHS) + "|" if short else "|---|---|---|---|---|"]
+    legend = []
     for r in rows:
         stays = "reported" if r.get("kept") is None else "yes" if r["kept"] else "no"
         cells = [gain(r["gain"], unit=""), r["gain"]["verdict"], stays] \
             if r.get("component") else ["", "", ""]
         extra = f" (ensemble: {ensemble_cell(r['ensemble_val'])})" if "ensemble_val" in r else ""
-        lines.append(f"| {r['row']}{extra} | {pm(r['val'], unit='')} | " + " | ".join(cells) + " |")
+        label = short_label(r) if short else f"{r['row']}{extra}"
+        legend.append(f"*{label}*: {r['row']}{extra}")
+        lines.append(f"| {label} | {pm(r['val'], unit='')} | " + " | ".join(cells) + " |")
+    if short:
+        lines += ["", "Rows: " + "; ".join(legend) + f". Verdicts: {RULE}."]
     return "\n".join(lines)
 
 
