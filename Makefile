@@ -88,10 +88,10 @@ MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
 include build/sections.mk
 build/sections.mk: notebooks/sections.toml helpers/registry.py helpers/paths.py
 	@mkdir -p build && python3 -m helpers.registry makefile > $@.tmp && mv -f $@.tmp $@
-# Under make -jN (N > 1) the short notebooks get one BLAS thread each and run beside the
-# long training runs (the registry's `long = true`), which keep every thread.
-ONE_THREAD = case " $$MAKEFLAGS " in *" -j1 "*) ;; *" -j"*) case " $(LONG) " in *" $* "*) ;; *) \
-  export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ;; esac ;; esac
+# A notebook's BLAS threads come from the registry, never from -j: the short ones (one
+# network at a time) run on one thread, faster for their small products, and beside the long
+# ones under make -j2; the long ones keep every thread (helpers/workbook/build.py). So
+# `make report` and `make -j2 report` give the same digits.
 
 .PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data check-report
 
@@ -121,11 +121,20 @@ check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it 
 # stack (numpy, its BLAS, torch, Python) or the data changed: $(OUT)/environment.json, which
 # helpers.workbook.environment rewrites only when they did.
 $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) $(OUT)/environment.json \
-    | $(STAMP) check-data
-	@$(ONE_THREAD); $(PY) -m helpers.workbook.build $(PROFILE) $* $(EXECUTED)
+    | $(STAMP) check-data plan
+	@$(PY) -m helpers.workbook.build $(PROFILE) $* $(EXECUTED)
 
+# '+': also under make -n, so that a dry run (the plan's) sees the stamp as it is
 $(OUT)/environment.json: FORCE | $(STAMP) check-data
-	@$(PY) -m helpers.workbook.environment $@
+	+@$(PY) -m helpers.workbook.environment $@
+
+# Before the first notebook: what will run, and how long each took in the last build (a dry
+# run of the same goals; WORKBOOK_PLAN keeps the dry run from planning again).
+.PHONY: plan
+plan: | $(STAMP)
+	+@[ -n "$$WORKBOOK_PLAN" ] || WORKBOOK_PLAN=1 $(MAKE) --no-print-directory -n \
+	  $(or $(filter-out plan,$(MAKECMDGOALS)),report) PROFILE=$(PROFILE) 2>/dev/null | \
+	  $(PY) -m helpers.workbook.build --plan $(PROFILE) $(EXECUTED)
 
 .PHONY: FORCE
 FORCE:

@@ -129,7 +129,7 @@ class TinyRun:
                 "batch_size": 8, "eta_min": 1e-3, "eta_max": 5e-2}
         return Settings(**{**base, **change})
 
-    def cached(self, fn, split, settings, *args, **kwargs):
+    def cached(self, fn, split, settings, *args, label=None, **kwargs):
         self.calls.append((settings.seed, settings.m, args, kwargs))
         self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + 1.0
         return fn(split, settings, *args, progress=False, **kwargs)
@@ -142,7 +142,7 @@ class CachingRun(TinyRun):
         super().__init__()
         self.store = {}
 
-    def cached(self, fn, split, settings, *args, **kwargs):
+    def cached(self, fn, split, settings, *args, label=None, **kwargs):
         key = repr((split.describe(), settings, args, sorted(kwargs.items())))
         if key not in self.store:
             self.store[key] = super().cached(fn, split, settings, *args, **kwargs)

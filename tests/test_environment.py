@@ -36,3 +36,72 @@ def test_every_notebook_depends_on_the_stamp():
     rule = re.search(r"^\$\(EXECUTED\)/%\.ipynb:(.*?)\|", makefile, re.M | re.S)
     assert rule and "$(OUT)/environment.json" in rule.group(1)
     assert re.search(r"^\$\(OUT\)/environment\.json: FORCE", makefile, re.M)
+
+
+# Progress a person can read in make's log, and none of it in the notebooks
+
+
+def test_the_training_writes_progress_lines_only_where_make_asks(tmp_path, monkeypatch):
+    from helpers.training import progress
+
+    lines = tmp_path / "progress"
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    monkeypatch.delenv(progress.VARIABLE, raising=False)
+    progress.Ticker(10)(5)
+    assert not lines.exists()  # a hand run, a test: nothing
+    monkeypatch.setenv(progress.VARIABLE, str(lines))
+    progress.doing("row 'full', seed 1 (2 of 3)")
+    tick = progress.Ticker(400)
+    tick(0)
+    tick(100)
+    (line,) = lines.read_text().splitlines()
+    assert line.startswith("row 'full', seed 1 (2 of 3): step 100 of 400, ")
+    assert line.endswith(" left") and "about" in line
+    assert progress.clock(45) == "45 s" and progress.clock(185) == "3 min 05 s"
+
+
+def test_the_runner_prints_each_line_with_its_notebook(tmp_path, capsys, monkeypatch):
+    from helpers.workbook import build
+
+    path = tmp_path / ".08-bonus.progress"
+    path.write_text("")
+    watcher = build.Watcher("08-bonus", path)
+    with open(path, "a") as f:
+        f.write("row 'full': step 10 of 20, 5 s in, about 5 s left\nhalf a li")
+    watcher.poll()
+    assert capsys.readouterr().out == \
+        "[08-bonus] row 'full': step 10 of 20, 5 s in, about 5 s left\n"
+    monkeypatch.setattr(build, "HEARTBEAT", 0.0)
+    watcher.poll()
+    assert capsys.readouterr().out.startswith("[08-bonus] still running")
+
+
+def test_the_plan_names_what_make_will_run_and_the_last_builds_times(tmp_path):
+    import json
+
+    from helpers.workbook import build
+
+    (tmp_path / "08-bonus.ipynb").write_text(json.dumps(
+        {"cells": [], "metadata": {"papermill": {"duration": 565.0}}}))
+    commands = ("x=1; .venv/bin/python -m helpers.workbook.build assignment 08-bonus build/x\n"
+                "... | .venv/bin/python -m helpers.workbook.build --plan assignment build/x\n"
+                ".venv/bin/python -m helpers.workbook.build assignment report build/x\n")
+    text = build.plan("assignment", tmp_path, commands)
+    assert "run 2 notebook(s)" in text and "08-bonus  took 9 min 25 s in the last build" in text
+    assert "report    no earlier build" in text
+    assert build.plan("assignment", tmp_path, "").endswith("up to date")
+
+
+def test_a_notebooks_threads_come_from_the_registry_not_from_make_j(monkeypatch):
+    from helpers import registry
+    from helpers.workbook import build
+
+    monkeypatch.setenv("MAKEFLAGS", " -j2")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    for entry in registry.load()["sections"]:
+        env = build.environment(entry["notebook"])
+        if entry["long"]:
+            assert "OPENBLAS_NUM_THREADS" not in env, entry["notebook"]
+        else:
+            assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+    assert "MAKEFLAGS" not in (ROOT / "Makefile").read_text()  # nothing set by -j

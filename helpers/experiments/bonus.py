@@ -183,11 +183,13 @@ class Study:
 
     # training
 
-    def train(self, split, recipe: Recipe, pairs, seeds, snapshots: int = 0) -> tuple:
+    def train(self, split, recipe: Recipe, pairs, seeds, snapshots: int = 0,
+              label: str = "") -> tuple:
         """One cached train_recipe per seed, the (lambda, dropout) pairs side by side:
-        ([(params, history, snapshots)], training seconds)."""
+        ([(params, history, snapshots)], training seconds). label: what trains, for make's
+        progress lines."""
         before, out = self.run.all_numbers.get("train_seconds", 0), []
-        for s in seeds:
+        for k, s in enumerate(seeds):
             settings = self.run.settings_for(
                 split, m=recipe.m, cycles=recipe.cycles, eta_min=recipe.eta_min,
                 eta_max=recipe.eta_max, batch_size=self.batch_size, seed=s,
@@ -195,14 +197,16 @@ class Study:
             out.append(self.run.cached(
                 train_recipe, split, settings, [lam for lam, _ in pairs], [p for _, p in pairs],
                 k=recipe.k, max_shift=recipe.max_shift, p_flip=recipe.p_flip,
-                snapshots=snapshots))
+                snapshots=snapshots, label=f"{label or 'the bonus'}: {len(pairs)} network(s), "
+                                           f"seed {s} ({k + 1} of {len(seeds)})"))
         return out, self.run.all_numbers.get("train_seconds", 0) - before
 
     def grid(self, label: str, recipe: Recipe, lambdas, dropouts, snapshots: int = 0) -> dict:
         """Every (lambda, dropout) pair side by side, one run per seed, on the search split:
         the mean validation accuracy over seeds of each pair (self.searches[label])."""
         pairs = [(float(lam), float(p)) for p in dict.fromkeys(dropouts) for lam in lambdas]
-        runs, seconds = self.train(self.search, recipe, pairs, self.seeds, snapshots)
+        runs, seconds = self.train(self.search, recipe, pairs, self.seeds, snapshots,
+                                   label=f"row '{label}'")
         val = np.array([[c[j][1][-1] for j in range(len(pairs))]
                         for c in (curves_of(h) for _, h, _, _ in runs)])
         self._runs[label] = runs
@@ -350,7 +354,8 @@ class Study:
                              f"and {snapshot_cycles}")
         data, snapshot_cycles = self.final, min(snapshot_cycles, recipe.cycles)
         runs, seconds = self.train(self.final, recipe, [(recipe.lam, recipe.dropout)],
-                                   member_seeds(seed, members), snapshot_cycles)
+                                   member_seeds(seed, members), snapshot_cycles,
+                                   label="the final split's members")
         nets = [(proj, [p]) for p, _, _, proj in runs]  # each on its own run's projection
         shots = [(proj, list(snaps.values())) for _, _, snaps, proj in runs]
         acc = lambda part, groups: ensemble_accuracy(  # noqa: E731

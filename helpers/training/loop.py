@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from helpers.model.dropout import mask
 from helpers.model.network import evaluate, init_params, xp
+from helpers.training.progress import Ticker
 from helpers.training.schedule import learning_rates
 from helpers.training.settings import Settings, check_lambdas, stream
 from helpers.training.step import DivergenceError, diverged, fold, sgd_step
@@ -70,8 +71,10 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
     seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
     use_w1_scale = 1 - 2 * float(etas.max(initial=0)) * max(lambdas) > MIN_DECAY
     w1_scale = xp(params["W1"]).ones_like(lam) if use_w1_scale else None
+    tick = Ticker(total)  # make's log, where make runs it (helpers.training.progress)
     for t in tqdm(range(total + 1), disable=not progress, mininterval=1,
                   desc=f"training {len(lambdas)} network(s)", unit="step"):
+        tick(t)
         if t in record_at or (w1_scale is not None and w1_scale.min() < FOLD_BELOW):
             fold(params, w1_scale)
         if t in record_at:

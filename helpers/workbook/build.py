@@ -11,6 +11,12 @@ never under a name make takes for finished.
 - One run of NAME for PROFILE at a time: a second build of the same profile meets a lock held
   by the first (released by the system when the first ends, however it ends) and stops, saying
   so, instead of racing on NAME.running.ipynb.
+- Progress a person can read: while the notebook trains, a line at least every 30 seconds
+  (what trains, step of total, time spent and left: helpers.training.progress, through a
+  file the kernel appends to, so the executed notebook carries none of it), each line
+  prefixed by the notebook's name (`make -j2 report` stays readable); its time at the end.
+  `python -m helpers.workbook.build --plan PROFILE FOLDER` reads `make -n`'s commands on its
+  input and says what will run and how long each took in the last build.
 - Two harmless kernel lines are dropped from papermill's log: ipykernel's "running over TCP
   without encryption" warning, and "KeyboardInterrupt caught in kernel", logged when
   jupyter_client's shutdown_kernel interrupts a finished kernel that is still in a handler.
@@ -18,18 +24,24 @@ never under a name make takes for finished.
 
 import fcntl
 import os
+import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+from helpers import registry
 from helpers.paths import NOTEBOOKS, ROOT
-from helpers.workbook import profiles
+from helpers.training import progress
+from helpers.workbook import profiles, timing
 
 NAME, MAKE = "WORKBOOK_NOTEBOOK", "WORKBOOK_MAKE"  # what helpers.workbook.section reads
 # What a Jupyter kernel or server leaves in the environment of a shell started from it
 JUPYTER_SESSION = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "JPY_API_TOKEN",
                    "VSCODE_IPYNB_FILE")
 DROPPED = ("over TCP without encryption", "KeyboardInterrupt caught in kernel")
+HEARTBEAT = 30.0  # seconds without a progress line before "still running"
 
 
 class Busy(RuntimeError):
@@ -56,10 +68,25 @@ def lock(folder: Path, name: str):
     return handle
 
 
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def threads(name: str) -> int | None:
+    """BLAS threads of make's run of `name`, from the registry whatever make's -j: 1 for a
+    section that is not `long` (one network at a time: its small products are faster on one
+    thread, and it runs beside the long ones under make -j2); None (every thread, OpenBLAS's
+    own choice) for a long one and for what is no section (the report)."""
+    entry = registry.by_name(name, registry.load())
+    return None if entry is None or entry["long"] else 1
+
+
 def environment(name: str) -> dict:
-    """This process's environment for make's run of `name`: named by make, no Jupyter session."""
+    """This process's environment for make's run of `name`: named by make, no Jupyter session,
+    its BLAS threads set by the registry (threads)."""
     env = {k: v for k, v in os.environ.items() if k not in JUPYTER_SESSION}
     env.update({NAME: name, MAKE: "1"})
+    if threads(name) is not None:
+        env.update(dict.fromkeys(THREADS, str(threads(name))))
     return env
 
 
@@ -87,12 +114,21 @@ def run(profile: str, name: str, folder: Path) -> int:
         command = [str(papermill), "-k", "python3", "--log-level", "WARNING",
                    "--no-progress-bar", "-f", str(parameters), str(NOTEBOOKS / f"{name}.ipynb"),
                    str(running)]
+        lines = folder / f".{name}.progress"
+        lines.write_text("")
+        env = {**environment(name), progress.VARIABLE: str(lines)}
+        watcher = Watcher(name, lines)
+        watcher.start()
         try:
-            code = _papermill(command, environment(name))
+            code = _papermill(command, env)
         except KeyboardInterrupt:
             code = 130
+        finally:
+            watcher.stop()
+            lines.unlink(missing_ok=True)
         if code == 0:
             os.replace(running, target)
+            print(f"[{name}] finished in {progress.clock(watcher.elapsed())}", flush=True)
             return 0
         if running.exists():
             os.replace(running, failed)
@@ -100,6 +136,69 @@ def run(profile: str, name: str, folder: Path) -> int:
         shown = failed.relative_to(ROOT) if failed.is_relative_to(ROOT) else failed
         print(f"error: notebooks/{name}.ipynb {what}; see {shown}", file=sys.stderr)
         return code
+
+
+class Watcher(threading.Thread):
+    """Prints the kernel's progress lines as they come, "[NAME] ..."; after HEARTBEAT seconds
+    without one, "[NAME] still running, ... in"."""
+
+    def __init__(self, name: str, path: Path):
+        super().__init__(daemon=True)
+        self.name_, self.path, self.offset = name, path, 0
+        self.started = self.last = time.monotonic()
+        self.done = threading.Event()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def run(self):
+        while not self.done.wait(1.0):
+            self.poll()
+        self.poll()
+
+    def poll(self):
+        try:
+            with open(self.path) as f:
+                f.seek(self.offset)
+                new = f.read()
+        except OSError:
+            return
+        complete = new[: new.rfind("\n") + 1]  # whole lines only
+        self.offset += len(complete.encode())
+        for line in complete.splitlines():
+            self.say(line)
+        if time.monotonic() - self.last >= HEARTBEAT:
+            self.say(f"still running, {progress.clock(self.elapsed())} in")
+
+    def say(self, line: str):
+        print(f"[{self.name_}] {line}", flush=True)
+        self.last = time.monotonic()
+
+    def stop(self):
+        self.done.set()
+        self.join(timeout=5)
+
+
+def plan(profile: str, folder: Path, commands: str) -> str:
+    """What `make -n` will run (its commands, in order), with each notebook's time in the
+    last build of this profile."""
+    names = re.findall(r"helpers\.workbook\.build (?!--)\S+ (\S+) ", commands)
+    if not names:
+        return f"make: every notebook of {profile} is up to date"
+    last = timing.times(folder)
+    width = max(map(len, names))
+    lines = [f"make will run {len(names)} notebook(s) of {profile}, in this order (under -jN, "
+             "some side by side):"]
+    for name in names:
+        took = last.get(name)
+        lines.append(f"  {name:<{width}}  " + (f"took {progress.clock(took)} in the last build"
+                                                  if took is not None else
+                                                  "no earlier build of it: no estimate"))
+    known = [last[n] for n in names if n in last]
+    if known:
+        lines.append(f"  about {progress.clock(sum(known))} one after another, for those "
+                     "with an earlier build")
+    return "\n".join(lines)
 
 
 def _papermill(command: list, env: dict) -> int:
@@ -123,6 +222,9 @@ def _papermill(command: list, env: dict) -> int:
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--plan"] and len(args) == 3:
+        print(plan(args[1], Path(args[2]), sys.stdin.read()), flush=True)
+        return 0
     if len(args) != 3:
         print("usage: python -m helpers.workbook.build PROFILE NOTEBOOK FOLDER", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ from helpers import paths, registry
 from helpers.cifar.data import load_split
 from helpers.experiments.search import best, centred_range, lambda_values, search
 from helpers.model.accuracy import accuracies, over_seeds
+from helpers.training import progress
 from helpers.training.loop import train
 from helpers.training.settings import Settings
 from helpers.workbook import cache, profiles, results
@@ -136,8 +137,11 @@ class Section:
         print(f"{p['count']} lambdas 10^l, l in [{l_range[0]:.3g}, {l_range[1]:.3g}] ({p['kind']})")
         return values
 
-    def cached(self, fn, split, settings: Settings, *args, **kwargs):
-        """fn(split, settings, *args, **kwargs) through the training cache (seconds recorded)."""
+    def cached(self, fn, split, settings: Settings, *args, label: str | None = None,
+               **kwargs):
+        """fn(split, settings, *args, **kwargs) through the training cache (seconds recorded);
+        label: what trains, for make's progress lines (default: fn's name and the seed)."""
+        progress.doing(label or f"{fn.__name__}, seed {settings.seed}")
         limit = self.parameters.get("limit", 0)
         folder, inputs = self.cache_dir, None
         try:  # the key only where there is a cache (describing hashes every array passed)
@@ -162,13 +166,14 @@ class Section:
         seeds = list(range(p.get("seed", 0), p.get("seed", 0) + p.get("n_seeds", 1)))
         self.lambdas_trained = [lam] * len(seeds)
         net, history = self.cached(train, split, settings, self.lambdas_trained, seeds=seeds,
-                                   **seams)
+                                   label=f"{len(seeds)} network(s) side by side", **seams)
         self.numbers.update(seeds=seeds, history=history)
         return net, history
 
     def search(self, split, settings: Settings, lambdas) -> tuple:
         """One network per lambda, all at once: (search()'s rows, the best three)."""
-        rows = self.cached(search, split, settings, lambdas)
+        rows = self.cached(search, split, settings, lambdas,
+                           label=f"the search, {len(lambdas)} networks side by side")
         self.numbers.update(runs=rows, best=best(rows, k=3))
         return rows, self.numbers["best"]
 
