@@ -415,11 +415,12 @@ def test_exercise_split(synthetic_cifar, synthetic_batches):
     assert s.describe() == "exercise: train 20, val 20 (data_batch_2), test 20 (test_batch)"
 
 
-@pytest.mark.parametrize("name, n_val", [("search", 10), ("final", 5)])
-def test_held_out_split_layout(synthetic_cifar, synthetic_batches, small_splits, name, n_val):
+@pytest.mark.parametrize("name, start, n_val", [("search", 0, 10), ("final", 10, 5)])
+def test_held_out_split_layout(synthetic_cifar, synthetic_batches, small_splits, name, start,
+                               n_val):
     s = load_split(name, synthetic_cifar, seed=3)
     X_all, y_all = _all_train(synthetic_batches)
-    val = np.sort(np.random.default_rng(3).permutation(100)[:n_val])
+    val = np.sort(np.random.default_rng(3).permutation(100)[start:start + n_val])
     rest = np.setdiff1d(np.arange(100), val)  # sorted: original order
     np.testing.assert_array_equal(s.val_indices, val)
     np.testing.assert_array_equal(s.y_val, y_all[val])
@@ -437,6 +438,16 @@ def test_held_out_split_is_disjoint_and_complete(synthetic_cifar, small_splits):
     s = load_split("search", synthetic_cifar, seed=0)
     train, val = {r.tobytes() for r in s.X_train}, {r.tobytes() for r in s.X_val}
     assert len(train) == 90 and len(val) == 10 and not train & val
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_the_final_splits_validation_is_held_out_of_every_choice(synthetic_cifar, small_splits,
+                                                                 seed):
+    """Nested validation sets are caught: the final split's validation images share none with
+    the search split's, on which lambda, the range and the bonus's components are chosen."""
+    search = load_split("search", synthetic_cifar, seed=seed)
+    final = load_split("final", synthetic_cifar, seed=seed)
+    assert not set(search.val_indices) & set(final.val_indices)
 
 
 def test_split_is_deterministic_per_seed(synthetic_cifar, small_splits):

@@ -82,8 +82,11 @@ def load_split(name: str, path: str | os.PathLike | None = None, seed: int = 0,
     "exercise": train data_batch_1 (10,000), val data_batch_2 (10,000); seed unused.
     "search": data_batch_1..5 concatenated in batch order (50,000); 5,000 held out, 45,000 train.
     "final": the same 50,000; 1,000 held out, 49,000 train. Test is always test_batch (10,000).
-    Held out = np.sort(np.random.default_rng(seed).permutation(50000)[:n_val]); training keeps
-    the other images in their original order. limit (int or None) keeps the first `limit`
+    Held out = np.sort(perm[start:start + n_val]) with perm = np.random.default_rng(seed)
+    .permutation(50000) and start the images held out by the splits before it in SPLITS
+    (held_out_slice: search perm[:5000], final perm[5000:6000]): the final split's
+    validation is disjoint from the search split's, on which every choice is made. Training
+    keeps the other images in their original order. limit (int or None) keeps the first `limit`
     images of each of train/val/test (and val_indices) after splitting; the statistics are then
     those of the kept training images. Output: Split. ValueError: unknown name, limit < 1.
     """
@@ -92,7 +95,8 @@ def load_split(name: str, path: str | os.PathLike | None = None, seed: int = 0,
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
     digests = {}
-    parts, val_indices = _raw_parts(find_cifar10(path, download), SPLITS[name], seed, digests)
+    parts, val_indices = _raw_parts(find_cifar10(path, download), held_out_slice(name), seed,
+                                    digests)
     parts = {k: (X[:limit], y[:limit].copy()) for k, (X, y) in parts.items()}
     mean, std = _stats(parts["train"][0])
     arrays = {}
@@ -101,6 +105,20 @@ def load_split(name: str, path: str | os.PathLike | None = None, seed: int = 0,
     val_indices = None if val_indices is None else val_indices[:limit].copy()
     return Split(**arrays, mean=mean, std=std, val_indices=val_indices, name=name, seed=seed,
                  fingerprint=fingerprint(digests))
+
+
+def held_out_slice(name: str) -> slice | None:
+    """The positions in the seeded permutation of the 50,000 training images that split
+    `name` holds out: after those of every split before it in SPLITS, so that no two splits
+    share a validation image (None for "exercise")."""
+    if SPLITS[name] is None:
+        return None
+    start = 0
+    for other, size in SPLITS.items():
+        if other == name:
+            return slice(start, start + size)
+        start += size or 0
+    raise AssertionError(name)
 
 
 def fingerprint(digests: dict) -> str:
@@ -116,20 +134,22 @@ def folder_fingerprint(folder: str | os.PathLike) -> str:
                         for f in files})
 
 
-def _raw_parts(folder: Path, n_val: int | None, seed: int,
+def _raw_parts(folder: Path, held: slice | None, seed: int,
                digests: dict | None = None) -> tuple[dict, np.ndarray | None]:
-    """{"train", "val", "test"} -> (X uint8 (n, 3072), y int64 (n,)), and val indices or None;
-    digests gets each file's sha256 (load_batch)."""
+    """{"train", "val", "test"} -> (X uint8 (n, 3072), y int64 (n,)), and val indices or None
+    (held: the permutation's positions held out, held_out_slice); digests gets each file's
+    sha256 (load_batch)."""
     test = load_batch(folder / TEST_FILE, digests)
-    if n_val is None:
+    if held is None:
         return {"train": load_batch(folder / TRAIN_FILES[0], digests),
                 "val": load_batch(folder / TRAIN_FILES[1], digests), "test": test}, None
     Xs, ys = zip(*(load_batch(folder / f, digests) for f in TRAIN_FILES), strict=True)
     X, y = np.concatenate(Xs), np.concatenate(ys)
     del Xs
-    if not 0 < n_val < len(y):
-        raise ValueError(f"cannot hold out {n_val} of {len(y)} training images")
-    val = np.sort(np.random.default_rng(seed).permutation(len(y))[:n_val])
+    if not 0 <= held.start < held.stop < len(y):
+        raise ValueError(f"cannot hold out images {held.start}..{held.stop - 1} of a "
+                         f"permutation of {len(y)} training images")
+    val = np.sort(np.random.default_rng(seed).permutation(len(y))[held])
     train = np.ones(len(y), dtype=bool)
     train[val] = False
     return {"train": (X[train], y[train]), "val": (X[val], y[val]), "test": test}, val

@@ -142,7 +142,8 @@ def final(run: dict) -> str:
               else "given as a parameter, not taken from the fine search")
     return (f"The final network was trained with $\\lambda$ = {run['lambda']:.4g} ({source}) "
             f"on all the training data except {run['sizes']['val']} images held out for "
-            f"validation ({run['sizes']['train']} for training), for "
+            f"validation, none of them among those the searches chose on "
+            f"({run['sizes']['train']} for training), for "
             f"{plural(s['cycles'], 'cycle')} with $n_s = {s['n_s']}$ ({run['steps']} update "
             f"steps), and tested on test_batch.")
 
