@@ -131,7 +131,7 @@ $(OUT)/environment.json: FORCE | $(STAMP) check-data
 # Before the first notebook: what will run, and how long each took in the last build (a dry
 # run of the same goals; WORKBOOK_PLAN keeps the dry run from planning again).
 .PHONY: plan
-plan: | $(STAMP)
+plan: | $(STAMP) ## what make report (or the goals given) will run, and how long each took in the last build
 	+@[ -n "$$WORKBOOK_PLAN" ] || WORKBOOK_PLAN=1 $(MAKE) --no-print-directory -n \
 	  $(or $(filter-out plan,$(MAKECMDGOALS)),report) PROFILE=$(PROFILE) 2>/dev/null | \
 	  $(PY) -m helpers.workbook.build --plan $(PROFILE) $(EXECUTED)
