@@ -3,6 +3,7 @@ notebook of a profile depends on it."""
 
 import os
 import re
+from pathlib import Path
 
 from helpers.paths import ROOT
 from helpers.workbook import environment
@@ -105,3 +106,18 @@ def test_a_notebooks_threads_come_from_the_registry_not_from_make_j(monkeypatch)
         else:
             assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
     assert "MAKEFLAGS" not in (ROOT / "Makefile").read_text()  # nothing set by -j
+
+
+def test_an_interrupted_run_is_kept_as_failed_never_as_finished(tmp_path, monkeypatch, capsys):
+    from helpers.workbook import build
+
+    def interrupted(command, env):
+        Path(command[-1]).write_text("{}")  # papermill had started writing its output
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "_papermill", interrupted)
+    assert build.run("quick", "02-clr-one-cycle", tmp_path) == 130
+    assert (tmp_path / "02-clr-one-cycle.failed.ipynb").is_file()
+    assert not (tmp_path / "02-clr-one-cycle.ipynb").exists()
+    assert not (tmp_path / "02-clr-one-cycle.running.ipynb").exists()
+    assert "was interrupted" in capsys.readouterr().err

@@ -10,7 +10,9 @@ never under a name make takes for finished.
   that `!make report` typed in a notebook does not name every section after that notebook.
 - One run of NAME for PROFILE at a time: a second build of the same profile meets a lock held
   by the first (released by the system when the first ends, however it ends) and stops, saying
-  so, instead of racing on NAME.running.ipynb.
+  so, instead of racing on NAME.running.ipynb. Ctrl-C or a kill (SIGTERM) stops papermill and
+  its kernel and keeps what ran as NAME.failed.ipynb; every training that had finished is in
+  the cache, so the next make report reuses it.
 - Progress a person can read: while the notebook trains, a line at least every 30 seconds
   (what trains, step of total, time spent and left: helpers.training.progress, through a
   file the kernel appends to, so the executed notebook carries none of it), each line
@@ -25,6 +27,7 @@ never under a name make takes for finished.
 import fcntl
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -119,11 +122,13 @@ def run(profile: str, name: str, folder: Path) -> int:
         env = {**environment(name), progress.VARIABLE: str(lines)}
         watcher = Watcher(name, lines)
         watcher.start()
+        before = signal.signal(signal.SIGTERM, _interrupted)  # a kill ends as Ctrl-C does
         try:
             code = _papermill(command, env)
         except KeyboardInterrupt:
             code = 130
         finally:
+            signal.signal(signal.SIGTERM, before)
             watcher.stop()
             lines.unlink(missing_ok=True)
         if code == 0:
@@ -201,6 +206,10 @@ def plan(profile: str, folder: Path, commands: str) -> str:
     return "\n".join(lines)
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _papermill(command: list, env: dict) -> int:
     """Run papermill, its log on our stderr without the DROPPED lines; its exit code."""
     process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True,
@@ -211,8 +220,9 @@ def _papermill(command: list, env: dict) -> int:
                 sys.stderr.write(line)
                 sys.stderr.flush()
         return process.wait()
-    except KeyboardInterrupt:  # papermill got the same Ctrl-C: let it stop its kernel
+    except KeyboardInterrupt:  # papermill got the same Ctrl-C (or kill): let it stop its kernel
         try:
+            process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
