@@ -255,12 +255,13 @@ def entry(runs: dict, build: Path, profile: str) -> dict:
     """The reference's entry for one profile from its results ({notebook: results})."""
     stamp = build / profile / "environment.json"
     commits = sorted({r.get("git_commit") for r in runs.values() if r.get("git_commit")})
+    found = facts(runs)  # first: it imports what the notebooks import (torch and its BLAS)
     return {"git_commit": commits[0] if len(commits) == 1 else commits,
             "finished": max((r.get("finished", "") for r in runs.values()), default=""),
             "machine": machine(),
             "build_stamp": json.loads(stamp.read_text()) if stamp.is_file() else None,
             "seconds": {name: r.get("seconds") for name, r in runs.items()},
-            **facts(runs),
+            **found,
             "results": {name: trim(r) for name, r in runs.items()}}
 
 
@@ -351,11 +352,12 @@ def compare(ref: dict, mine: dict) -> dict:
     return differs
 
 
-def check(reference: dict, build: Path, profile: str) -> tuple:
+def check(reference: dict, build: Path, profile: str,
+          name: str = "notebooks/reference.json") -> tuple:
     """(exit status, lines to print): 0 when build/<profile>/results agrees with the
     reference's entry for `profile` (or the reference has no such entry), else 1."""
     if profile not in reference["profiles"]:
-        return 0, [f"check-reference: notebooks/reference.json has no `{profile}` profile "
+        return 0, [f"check-reference: {name} has no `{profile}` profile "
                    f"(it has {', '.join(reference['profiles']) or 'none'}): nothing to check "
                    "against"]
     ref = reference["profiles"][profile]
@@ -369,11 +371,12 @@ def check(reference: dict, build: Path, profile: str) -> tuple:
     bad = d["choices"] + d["accuracies"] + d["missing"] + d["extra"]
     if not bad:
         key, ratio = d["worst"]
-        return 0, [f"check-reference: {where} agrees with notebooks/reference.json "
-                   f"(`{profile}`): {n_choices} verdicts and chosen settings identical, {n_acc} "
-                   f"accuracies within tolerance (the largest difference is {ratio:.2f} of its "
-                   f"tolerance: {key})"]
-    lines = [f"check-reference: {where} DISAGREES with notebooks/reference.json (`{profile}`):"
+        largest = (f"the largest difference is {ratio:.2f} of its tolerance: {key}" if ratio
+                   else "every number identical")
+        return 0, [f"check-reference: {where} agrees with {name} (`{profile}`): {n_choices} "
+                   f"verdicts and chosen settings identical, {n_acc} accuracies within "
+                   f"tolerance ({largest})"]
+    lines = [f"check-reference: {where} DISAGREES with {name} (`{profile}`):"
              f" {len(d['choices'])} of {n_choices} verdicts and chosen settings differ, "
              f"{len(d['accuracies'])} of {n_acc} accuracies are outside their tolerance"]
     lines += [f"  differs: {k}: reference {shown(want)}, this build {shown(got)}"
@@ -385,7 +388,7 @@ def check(reference: dict, build: Path, profile: str) -> tuple:
     lines += [f"  not in the reference: {k}" for k in d["extra"]]
     lines += [f"  reference made on: {describe_machine(ref['machine'])}",
               f"  this check runs on: {describe_machine(machine())}",
-              "  (tolerance: " + TOLERANCE.split(": n ")[0] + ", see notebooks/reference.json)"]
+              "  (tolerance: " + TOLERANCE.split(": n ")[0] + f", see {name})"]
     return 1, lines
 
 
@@ -407,7 +410,8 @@ def main(argv=None) -> int:
             for line in write(path, build, tuple(args.profile or PROFILES)):
                 print(f"{path.name}: {line}")
             return 0
-        status, lines = check(load(path), build, args.profile)
+        shown_as = path.relative_to(paths.ROOT) if path.is_relative_to(paths.ROOT) else path
+        status, lines = check(load(path), build, args.profile, str(shown_as))
     except ReferenceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
