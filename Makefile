@@ -54,9 +54,16 @@ lab: $(STAMP) ## JupyterLab on notebooks/ at http://LAB_HOST:LAB_PORT (127.0.0.1
 check-lab: $(STAMP) ## JupyterLab in headless chromium: 02 and a copy of 06 run by hand without errors, with figures, no news pop-up, make report's outputs untouched (after make report)
 	$(PY) .ci/check-lab
 
-.PHONY: readme
-readme: $(STAMP) ## README results table from build/{seed,assignment}/results (--check: python -m helpers.report.readme --check)
+.PHONY: readme reference check-reference
+readme: $(STAMP) ## the README's numbers from notebooks/reference.json (--check: python -m helpers.report.readme --check, run by make test)
 	$(PY) -m helpers.report.readme
+
+reference: $(STAMP) ## write notebooks/reference.json from build/{seed,assignment}/results and this machine (a profile not built keeps its entry), then the README's numbers from it
+	$(PY) -m helpers.report.reference write
+	$(PY) -m helpers.report.readme
+
+check-reference: $(STAMP) ## does build/PROFILE/results agree with notebooks/reference.json? (verdicts and settings identical, accuracies within tolerance)
+	@$(PY) -m helpers.report.reference check $(PROFILE)
 
 .PHONY: bench
 bench: $(STAMP) ## benchmarks (step, search, report times, memory; one whole coarse search) as set here, then with OpenBLAS's own settings; build/bench/bench.json
@@ -102,8 +109,9 @@ report: $(OUT)/report.html $(if $(PDF_TOOLS),$(OUT)/report.pdf) ## run every not
 
 notebooks: $(SECTIONS:%=$(EXECUTED)/%.ipynb) ## run every section notebook of PROFILE (one: make build/PROFILE/notebooks/NAME.ipynb)
 
-check-report: ## check build/PROFILE/report.pdf with poppler: every figure, listing and check of the registry
-	.ci/check-report $(OUT)/report.pdf
+check-report: | $(STAMP) ## check build/PROFILE/report.pdf with poppler (every figure, listing and check of the registry), then make check-reference
+	@status=0; .ci/check-report $(OUT)/report.pdf || status=1; \
+	  $(PY) -m helpers.report.reference check $(PROFILE) || status=1; exit $$status
 
 report-times: ## seconds each executed notebook of PROFILE took, and the total
 	@$(PY) -m helpers.workbook.timing $(EXECUTED)

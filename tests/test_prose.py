@@ -105,7 +105,8 @@ def bonus_run(single_test=0.55, ensemble_test=0.57, snapshot_test=0.58, kept=Non
     kept = kept or {"dropout": False, "augmentation": True, "ensemble": True,
                     "snapshots": False}
     spread = lambda v: {"mean": v, "std": 0.01, "values": [v - 0.01, v, v + 0.01]}  # noqa: E731
-    rows = [{"row": "full recipe: m = 1000", "val": spread(0.58), "component": None}]
+    rows = [{"row": "full recipe: m = 1000", "val": spread(0.58), "component": None,
+             "recipe": {"k": 256}}]
     for name, keep in kept.items():
         verdict = "better" if keep else "no measurable difference"
         gain = {"gain": 0.005, "se": 0.002 if keep else 0.01, "n": 3, "verdict": verdict}
@@ -126,6 +127,7 @@ def test_each_component_says_its_gain_its_verdict_and_whether_it_stays():
                         "measurable difference; it is dropped.")
     assert lines[1].endswith("+0.50 ± 0.20 points, better; it stays.")
     assert "without the projection**: not run in this profile" in lines[-1]
+    assert "3,072 inputs an image instead of 256" in lines[-1]  # from the recipe, not typed
     assert "not run" not in report.bonus_changes(bonus_run(ablate_projection=True))
     assert lines[2] == ("- **without ensemble**: the component's gain +0.50 points (no ±: one "
                         f"ensemble), {UNTESTED}; it is reported on the final split, untested.")

@@ -1,11 +1,12 @@
-"""helpers.readme rebuilds the README's results table from synthetic results in tmp_path."""
+"""helpers.report.readme rebuilds the README's blocks from a reference file (synthetic ones in
+tmp_path, and the repository's own: README.md must agree with notebooks/reference.json)."""
 
 import json
 
 import pytest
 
 from helpers import paths
-from helpers.report import readme
+from helpers.report import readme, reference
 
 README = """# Title
 
@@ -50,27 +51,31 @@ def original(test: float = 0.4754) -> dict:
             for part, values in parts.items()}
 
 
-def write_results(build, profile: str, shift: float = 0.0) -> None:
-    folder = build / profile / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    for notebook, numbers in results(shift).items():
-        (folder / f"{notebook}.json").write_text(json.dumps(numbers))
+def write_results(path, profile: str, shift: float = 0.0, drop: str = "") -> None:
+    """Put `profile`'s results (less notebook `drop`) into the reference file at `path`, in
+    notebooks/reference.json's layout (helpers.report.reference)."""
+    data = (json.loads(path.read_text()) if path.is_file()
+            else {"format": reference.FORMAT, "profiles": {}})
+    runs = {nb: r for nb, r in results(shift).items() if nb != drop}
+    data["profiles"][profile] = {"results": runs}
+    path.write_text(json.dumps(data))
 
 
 @pytest.fixture
 def files(tmp_path):
-    """(README path, build folder, original.json) with results of both profiles."""
-    path, build, first = tmp_path / "README.md", tmp_path / "build", tmp_path / "original.json"
+    """(README path, reference file, original.json) with results of both profiles."""
+    path, ref, first = (tmp_path / "README.md", tmp_path / "reference.json",
+                        tmp_path / "original.json")
     path.write_text(README)
     first.write_text(json.dumps(original()))
-    write_results(build, "seed", shift=0.01)
-    write_results(build, "assignment")
-    return path, build, first
+    write_results(ref, "seed", shift=0.01)
+    write_results(ref, "assignment")
+    return path, ref, first
 
 
 def run(files, *flags) -> int:
-    path, build, first = files
-    return readme.main(["--readme", str(path), "--build", str(build), "--original", str(first),
+    path, ref, first = files
+    return readme.main(["--readme", str(path), "--reference", str(ref), "--original", str(first),
                         *flags])
 
 
@@ -98,7 +103,7 @@ def test_the_table_is_rebuilt_from_the_results(files):
     before, _, after = readme.block(text)
     assert before.startswith(README.split("<!--")[0]) and after.endswith("Prose after.\n")
     assert sorted(p.name for p in files[0].parent.iterdir()) == [
-        "README.md", "build", "original.json"]  # no temporary file left
+        "README.md", "original.json", "reference.json"]  # no temporary file left
 
 
 def test_the_original_column_comes_from_original_json(files, capsys):
@@ -118,19 +123,28 @@ def test_a_changed_number_changes_the_table_and_check_says_so(files, capsys):
     capsys.readouterr()
     assert run(files, "--check") == 1
     out = capsys.readouterr().out
-    assert "out of date" in out and "+| Exercise 3 |" in out and "46.54 %" in out
+    assert "differs from" in out and "+| Exercise 3 |" in out and "46.54 %" in out
     assert files[0].read_text() == current  # --check changes nothing
     assert run(files) == 0
     assert rows(files[0].read_text())["Exercise 3"][2] == "46.54 % (46.39 ± 0.28)"
     assert run(files, "--check") == 0
 
 
-def test_missing_results_name_the_report_to_run(files, capsys):
-    (files[1] / "seed" / "results" / "05-lambda-fine-search.json").unlink()
+def test_a_profile_the_reference_lacks_has_no_column_and_a_line_saying_so(files):
+    data = json.loads(files[1].read_text())
+    del data["profiles"]["seed"]
+    files[1].write_text(json.dumps(data))
+    assert run(files) == 0
+    text = files[0].read_text()
+    assert rows(text)["run"] == ["original report (m = 100)", "`assignment` profile (m = 50)"]
+    assert ("The `seed` profile is not in notebooks/reference.json yet: `make report "
+            "PROFILE=seed`, then `make reference`, adds its column.") in text
+
+
+def test_a_missing_reference_says_what_to_run(files, capsys):
+    files[1].unlink()
     assert run(files) == 2
-    err = capsys.readouterr().err
-    assert "05-lambda-fine-search.json" in err and "make report PROFILE=seed" in err
-    assert "PROFILE=assignment" not in err
+    assert "make reference" in capsys.readouterr().err
     assert files[0].read_text() == README
 
 
@@ -145,8 +159,6 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
     from helpers.report import readme as readme_beyond  # the beyond block
 
     notebook = {s["key"]: s["notebook"] for s in sections.load()["sections"]}
-    folder = tmp_path / "assignment" / "results"
-    folder.mkdir(parents=True)
     over = {p: {"mean": 0.5, "std": 0.01, "values": [0.5, 0.5]} for p in ("val", "test")}
     row = {"row": "without the width", "val": over["val"], "component": "width", "kept": True,
            "gain": {"gain": 0.01, "se": 0.002, "n": 3, "verdict": "better"}}
@@ -162,19 +174,18 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
             "searches": {"full": {"pairs": [[1e-3, 0.0], [1e-3, 0.2]], "seconds": 100.0}},
             "final_split": {"single": over, "ensemble": one(0.6), "snapshot_ensemble": one(0.61),
                             "agreement": 0.8, "seeds": [0, 1, 2], "seconds": 20.0}}}
-    for name, record in records.items():
-        (folder / f"{name}.json").write_text(json.dumps(record))
+    runs = {"assignment": records}
     text = f"a\n{readme_beyond.BEYOND[0]}\nold\n{readme_beyond.BEYOND[1]}\nb\n"
-    new = readme_beyond.regenerate_beyond(text, tmp_path)
+    new = readme_beyond.regenerate_beyond(text, runs)
     assert "eta_max = 0.08, eta_min = 0.02" in new
     assert "| without the width | 50.00 ± 1.00 | +1.00 ± 0.20 |" in new
     assert "full: 2 network(s) side by side x 3 seeds, 100 s" in new
     assert "total training: 120 s (2.0 min)" in new
     assert "old" not in new and new.startswith("a\n") and new.endswith("b\n")
-    assert readme_beyond.regenerate_beyond("no markers", tmp_path) == "no markers"
-    (folder / f"{notebook['bonus']}.json").unlink()
+    assert readme_beyond.regenerate_beyond("no markers", runs) == "no markers"
+    del records[notebook["bonus"]]
     with pytest.raises(FileNotFoundError, match=f"{notebook['bonus']}.json"):
-        readme_beyond.regenerate_beyond(text, tmp_path)
+        readme_beyond.regenerate_beyond(text, runs)
 
 
 def test_no_file_of_the_repository_points_outside_it():
@@ -196,3 +207,42 @@ def test_no_file_of_the_repository_points_outside_it():
     assert outside == []
     about = json.loads(paths.ORIGINAL.read_text())["about"]
     assert "Silpa Soni Nallacheruvu" in about and "DD2424" in about
+
+
+def generated(text: str) -> str:
+    """`text` less every block the README's numbers are generated in."""
+    for start, end in ((readme.BEGIN, readme.END), readme.BEYOND, readme.INTRO, readme.TIMES):
+        while start in text:
+            text = text[: text.index(start)] + text[text.index(end) + len(end):]
+    return text
+
+
+def test_the_readme_agrees_with_the_reference(capsys):
+    """CI's check (make test): README.md's blocks are what notebooks/reference.json gives."""
+    status = readme.main(["--check"])
+    assert status == 0, capsys.readouterr().out
+    text = paths.README.read_text()
+    assert all(m in text for m in (*readme.INTRO, *readme.TIMES, *readme.BEYOND))
+
+
+def test_no_number_of_the_readme_is_typed_outside_its_blocks():
+    import re
+
+    typed = generated(paths.README.read_text())
+    assert re.findall(r"\d+\.\d+ ?%|± ?\d|about \d+ (?:minutes|min)|\d+ minutes", typed) == []
+
+
+@pytest.mark.parametrize("block", ["results", "intro", "beyond", "times"])
+def test_an_edited_number_in_the_readme_is_caught(block, tmp_path, capsys):
+    import re
+
+    text = paths.README.read_text()
+    start, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+    inside = text[text.index(start): text.index(end)]
+    number = re.search(r"\d+\.\d+|\d+ minutes", inside).group(0)
+    edited = inside.replace(number, "9" + number, 1)
+    path = tmp_path / "README.md"
+    path.write_text(text.replace(inside, edited))
+    assert readme.main(["--readme", str(path), "--check"]) == 1
+    assert "differs from" in capsys.readouterr().out
+    assert path.read_text() != text  # --check changes nothing

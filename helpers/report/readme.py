@@ -1,5 +1,12 @@
-"""The README's results table and its "beyond the assignment" block, rebuilt from the report
-runs: python -m helpers.report.readme [--check]."""
+"""The README's generated blocks, rebuilt from the reference (notebooks/reference.json, which
+`make reference` writes from a build's results): python -m helpers.report.readme [--check].
+
+Blocks, each between its markers: `intro` (the bonus's protocol and final numbers), `results`
+(the table of the assignment's runs: the original, then each profile of PROFILES that the
+reference holds), `beyond` (the range test and the bonus), `times` (how long the reference's
+build took, and on what). Only the results table is required; a README without the other
+markers keeps its text. `--check` (run by the tests, hence by CI) fails when the README differs
+from what the reference gives."""
 
 import argparse
 import difflib
@@ -8,23 +15,22 @@ import sys
 from pathlib import Path
 
 from helpers import paths, registry
-from helpers.report import listings, tables
+from helpers.experiments.protocol import RULE
+from helpers.report import listings, reference, tables
 from helpers.report.formatting import pc as percent
-from helpers.report.formatting import pm, sci
+from helpers.report.formatting import plural, pm, sci
 from helpers.workbook.results import atomic_write
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 BEYOND = "<!-- beyond:begin -->", "<!-- beyond:end -->"
+INTRO = "<!-- intro:begin -->", "<!-- intro:end -->"
+TIMES = "<!-- times:begin -->", "<!-- times:end -->"
 BEYOND_PROFILE = "assignment"  # the profile whose range test and bonus the README shows
-PROFILES = ("seed", "assignment")  # the columns after the original report's, in this order
+PROFILES = reference.PROFILES  # the columns after the original report's, in this order
 
 
 class ResultsMissing(FileNotFoundError):
     """Results are not there; the message says what to run."""
-
-
-
-
 
 
 def gradient_cell(r: dict) -> str:
@@ -73,17 +79,18 @@ def original_results(path: Path) -> dict:
     return runs
 
 
-def load(build: Path) -> dict:
-    """{profile: {notebook: its results}} under `build`; ResultsMissing naming each fix."""
-    wanted = {p: {nb: build / p / "results" / f"{nb}.json" for _, nb, _, _ in ROWS}
-             for p in PROFILES}
-    lacks = {p: [f.name for f in files.values() if not f.is_file()] for p, files in wanted.items()}
-    if any(lacks.values()):
-        raise ResultsMissing("; ".join(f"{build / p / 'results'} lacks {', '.join(names)}: run "
-                                       f"make report PROFILE={p}" for p, names in lacks.items()
-                                       if names))
-    return {p: {nb: json.loads(f.read_text()) for nb, f in files.items()}
-            for p, files in wanted.items()}
+def load(path: Path) -> dict:
+    """{profile: {notebook: its results}} of each profile the reference file at `path` holds
+    (ResultsMissing when it is missing or holds no profile of PROFILES)."""
+    try:
+        profiles = reference.load(path)["profiles"]
+    except reference.ReferenceError as err:
+        raise ResultsMissing(str(err)) from None
+    runs = {p: profiles[p]["results"] for p in PROFILES if p in profiles}
+    if not runs:
+        raise ResultsMissing(f"{path} holds none of the profiles {', '.join(PROFILES)}: make "
+                             "report, then make reference")
+    return runs
 
 
 def header(profile: str, results: dict) -> str:
@@ -92,13 +99,18 @@ def header(profile: str, results: dict) -> str:
 
 
 def table(runs: dict, original: dict, original_header: str) -> str:
-    """The Markdown table: a row per ROWS, columns the original then PROFILES, from
-    {notebook: results} (original) and {profile: {notebook: results}} (runs)."""
-    columns = ["run", original_header, *(header(p, runs[p]) for p in PROFILES)]
-    rows = [[label, *(cell(r[notebook]) for r in (original, *map(runs.get, PROFILES)))]
+    """The Markdown table: a row per ROWS, columns the original then each of PROFILES that
+    `runs` ({profile: {notebook: results}}) holds; a line under it names a profile it lacks."""
+    shown = [p for p in PROFILES if p in runs]
+    columns = ["run", original_header, *(header(p, runs[p]) for p in shown)]
+    rows = [[label, *(cell(r[notebook]) for r in (original, *map(runs.get, shown)))]
             for label, notebook, cell, _ in ROWS]
     lines = ["| " + " | ".join(cells) + " |" for cells in (columns, *rows)]
-    return "\n".join([lines[0], "|---" * len(columns) + "|", *lines[1:]])
+    absent = [p for p in PROFILES if p not in runs]
+    note = ([""] + [f"The `{p}` profile is not in notebooks/reference.json yet: `make report "
+                    f"PROFILE={p}`, then `make reference`, adds its column."
+                    for p in absent]) if absent else []
+    return "\n".join([lines[0], "|---" * len(columns) + "|", *lines[1:], *note])
 
 
 def block(text: str) -> tuple:
@@ -109,24 +121,80 @@ def block(text: str) -> tuple:
     return text[: start + len(BEGIN)], text[start + len(BEGIN) : end], text[end:]
 
 
-def regenerate(text: str, build: Path, original: Path) -> str:
-    """`text` with the table between the markers rebuilt (the original's header as typed)."""
-    before, between, after = block(text)
-    typed = between.strip().split("\n", 1)[0].strip("| ").split(" | ")
+def between(text: str, markers: tuple, make) -> str:
+    """`text` with what stands between `markers` replaced by make(); unchanged without them."""
+    start, end = text.find(markers[0]), text.find(markers[1])
+    if start < 0 or end < start:
+        return text
+    return f"{text[: start + len(markers[0])]}\n{make()}\n{text[end:]}"
+
+
+def regenerate(text: str, path: Path, original: Path) -> str:
+    """`text` with every block rebuilt from the reference file at `path` (the original's
+    header as typed)."""
+    before, between_, after = block(text)
+    typed = between_.strip().split("\n", 1)[0].strip("| ").split(" | ")
     first = typed[1] if len(typed) > 1 else "original report"
-    text = f"{before}\n{table(load(build), original_results(original), first)}\n{after}"
-    return regenerate_beyond(text, build)
+    runs = load(path)
+    text = f"{before}\n{table(runs, original_results(original), first)}\n{after}"
+    entry = reference.load(path)["profiles"].get(BEYOND_PROFILE)
+    text = between(text, INTRO, lambda: intro(runs))
+    text = between(text, TIMES, lambda: times(entry))
+    return regenerate_beyond(text, runs)
 
 
-def beyond(build: Path) -> str:
+def beyond_runs(runs: dict) -> tuple:
+    """(range test, best lambda, bonus) results of BEYOND_PROFILE; ResultsMissing otherwise."""
+    if BEYOND_PROFILE not in runs:
+        raise ResultsMissing(f"the reference has no `{BEYOND_PROFILE}` profile: make report, "
+                             "then make reference")
+    mine = runs[BEYOND_PROFILE]
+    names = [NOTEBOOK[key] for key in ("range", "final", "bonus")]
+    missing = [f"{name}.json" for name in names if name not in mine]
+    if missing:
+        raise ResultsMissing(f"the reference's `{BEYOND_PROFILE}` lacks {', '.join(missing)}: "
+                             "run make report, then make reference")
+    return tuple(mine[name] for name in names)
+
+
+def intro(runs: dict) -> str:
+    """The intro's sentence on the bonus: its protocol and what the test set said, once."""
+    from helpers.report.prose import bonus_ensemble
+
+    _, _, run = beyond_runs(runs)
+    sizes, r = run["search"]["sizes"], run["chosen"]["recipe"]
+    one = run["final_split"]["single"]["test"]
+    which, group = bonus_ensemble(run)
+    return (f"In the `{BEYOND_PROFILE}` profile every choice is made on a "
+            f"{sizes['train']:,} / {sizes['val']:,} split with "
+            f"{plural(len(run['protocol']['seeds']), 'paired seed')}, an ablation removes one "
+            f"component at a time (each row trained as long as the full recipe on that split), "
+            f"a component's verdict is {RULE}, and the chosen recipe ({r['m']:,} hidden units, "
+            + (f"the first {r['k']} principal components, " if r.get("k") else "raw pixels, ")
+            + f"{4 * r['cycles']} epochs) is trained by "
+            f"{plural(len(run['final_split']['seeds']), 'independent member')}, the test set "
+            f"read once: {percent(one['mean'])} for one network (mean over the members), "
+            f"{percent(group['test'])} for {which}.")
+
+
+def times(entry: dict | None) -> str:
+    """How long the notebooks of the reference's BEYOND_PROFILE build took, and where."""
+    if entry is None:
+        raise ResultsMissing(f"the reference has no `{BEYOND_PROFILE}` profile")
+    seconds, m = entry["seconds"], entry["machine"]
+    total, bonus = sum(s or 0 for s in seconds.values()), seconds.get(NOTEBOOK["bonus"]) or 0
+    return (f"The reference's `{BEYOND_PROFILE}` build ran its notebooks in about "
+            f"{plural(round(total / 60), 'minute')} in all on {m['cpu']} "
+            f"({plural(m['cores'], 'core')}), "
+            f"{bonus / 60:.1f} of them in the bonus (its training time, row by row, is under "
+            f"the ablation above); `make -j2 report` runs the short notebooks beside the long "
+            f"ones, and training found in the cache takes no time.")
+
+
+def beyond(runs: dict) -> str:
     """Markdown: the range test's range and comparison, then the bonus's ablation table, its
     chosen recipe and where its training time went."""
-    folder = build / BEYOND_PROFILE / "results"
-    files = [folder / f"{NOTEBOOK[key]}.json" for key in ("range", "final", "bonus")]
-    missing = [f.name for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}: run make report")
-    rng, final, extra = (json.loads(f.read_text()) for f in files)
+    rng, final, extra = beyond_runs(runs)
     c, comparison = rng["chosen"], listings.range_comparison_of(final, rng)
     return "\n".join([
         f"Range test (`{BEYOND_PROFILE}` profile, m = {rng['parameters']['m']}): eta_max = "
@@ -137,33 +205,31 @@ def beyond(build: Path) -> str:
         "Where the bonus's training time goes:", "", "```", listings.bonus_times(extra), "```"])
 
 
-def regenerate_beyond(readme: str, build: Path) -> str:
+def regenerate_beyond(readme: str, runs: dict) -> str:
     """`readme` with the text between the BEYOND markers rebuilt; unchanged without them."""
-    start, end = readme.find(BEYOND[0]), readme.find(BEYOND[1])
-    if start < 0 or end < start:
-        return readme
-    return f"{readme[: start + len(BEYOND[0])]}\n{beyond(build)}\n{readme[end:]}"
+    return between(readme, BEYOND, lambda: beyond(runs))
 
 
 def main(argv=None) -> int:
     args = _arguments(argv)
-    readme, build = Path(args.readme), Path(args.build)
+    readme, source = Path(args.readme), Path(args.reference)
     text = readme.read_text()
     try:
-        new = regenerate(text, build, Path(args.original))
+        new = regenerate(text, source, Path(args.original))
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if new == text:
-        print(f"{readme}: the results table is up to date")
+        print(f"{readme}: its blocks agree with {source.name}")
         return 0
     if args.check:
         diff = difflib.unified_diff(text.splitlines(), new.splitlines(), "README.md",
-                                    "from the results", lineterm="")
-        print(f"{readme} is out of date (make readme rewrites it):", *diff, sep="\n")
+                                    f"from {source.name}", lineterm="")
+        print(f"{readme} differs from {source} (make readme rewrites it from the reference; "
+              "make reference first writes the reference from a build):", *diff, sep="\n")
         return 1
     atomic_write(readme, lambda f: f.write(new.encode()))
-    print(f"{readme}: results table rewritten from {build}/{{{','.join(PROFILES)}}}/results")
+    print(f"{readme}: its blocks rewritten from {source}")
     return 0
 
 
@@ -171,7 +237,8 @@ def _arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 when out of date; no write")
     parser.add_argument("--readme", default=str(paths.README), help="the file to rewrite")
-    parser.add_argument("--build", default=str(paths.BUILD), help="holds <profile>/results")
+    parser.add_argument("--reference", default=str(reference.REFERENCE),
+                        help="the reference file the blocks are written from")
     parser.add_argument("--original", default=str(paths.ORIGINAL),
                         help="the original report's numbers, with their sources")
     return parser.parse_args(argv)
