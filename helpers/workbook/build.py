@@ -88,8 +88,9 @@ def environment(name: str) -> dict:
     its BLAS threads set by the registry (threads)."""
     env = {k: v for k, v in os.environ.items() if k not in JUPYTER_SESSION}
     env.update({NAME: name, MAKE: "1"})
-    if threads(name) is not None:
-        env.update(dict.fromkeys(THREADS, str(threads(name))))
+    count = threads(name)  # reads the registry once
+    if count is not None:
+        env.update(dict.fromkeys(THREADS, str(count)))
     return env
 
 
