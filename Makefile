@@ -95,10 +95,9 @@ MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
 include build/sections.mk
 build/sections.mk: notebooks/sections.toml helpers/registry.py helpers/paths.py
 	@mkdir -p build && python3 -m helpers.registry makefile > $@.tmp && mv -f $@.tmp $@
-# A notebook's BLAS threads come from the registry, never from -j: the short ones (one
-# network at a time) run on one thread, faster for their small products, and beside the long
-# ones under make -j2; the long ones keep every thread (helpers/workbook/build.py). So
-# `make report` and `make -j2 report` give the same digits.
+# Every notebook runs on one BLAS thread, never more whatever -j: its trainings run as jobs
+# two at a time (helpers/training/workers.py), so both cores are busy and a job's digits do
+# not depend on -j or the machine. `make report` and `make -j2 report` give the same digits.
 
 .PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data check-report
 

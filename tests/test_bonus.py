@@ -129,10 +129,10 @@ class TinyRun:
                 "batch_size": 8, "eta_min": 1e-3, "eta_max": 5e-2}
         return Settings(**{**base, **change})
 
-    def cached(self, fn, split, settings, *args, label=None, **kwargs):
+    def cached_timed(self, fn, split, settings, *args, label=None, **kwargs):
         self.calls.append((settings.seed, settings.m, args, kwargs))
         self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + 1.0
-        return fn(split, settings, *args, progress=False, **kwargs)
+        return fn(split, settings, *args, progress=False, **kwargs), 1.0
 
 
 class CachingRun(TinyRun):
@@ -142,10 +142,10 @@ class CachingRun(TinyRun):
         super().__init__()
         self.store = {}
 
-    def cached(self, fn, split, settings, *args, label=None, **kwargs):
+    def cached_timed(self, fn, split, settings, *args, label=None, **kwargs):
         key = repr((split.describe(), settings, args, sorted(kwargs.items())))
         if key not in self.store:
-            self.store[key] = super().cached(fn, split, settings, *args, **kwargs)
+            self.store[key] = super().cached_timed(fn, split, settings, *args, **kwargs)
         return self.store[key]
 
 
@@ -209,7 +209,7 @@ def test_members_are_independent_runs_each_with_its_own_seed():
     study.recipe = study.base
     study.train_final(study.base, members=3, seed=5, snapshot_cycles=1)
     members = study.run.calls[-3:]
-    assert [c[0] for c in members] == [5, 6, 7] and all(len(c[2][0]) == 1 for c in members)
+    assert sorted(c[0] for c in members) == [5, 6, 7] and all(len(c[2][0]) == 1 for c in members)
     orders = [next(minibatches(48, 8, seed, 1)) for seed in bonus.member_seeds(5, 3)]
     assert not np.array_equal(orders[0], orders[1])
 
@@ -293,3 +293,27 @@ def test_the_notebooks_figure_9_is_drawn_after_the_chosen_recipes_curve_exists()
         (paths.ROOT / "notebooks" / "08-bonus.ipynb").read_text())["cells"]]
     where = lambda text: next(k for k, c in enumerate(cells) if text in c)  # noqa: E731
     assert where("study.chosen_row(") < where("fig9-bonus-curves")
+
+
+def test_rows_side_by_side_equal_rows_one_after_another(monkeypatch):
+    """side_by_side trains every row's seeds as one set of jobs (one workers.run), then makes
+    the rows as the calls one by one would: the same rows, searches and curves."""
+    from helpers.training import workers
+
+    studies = [tiny_study(seeds=(0, 1)) for _ in range(2)]
+    for study in studies:
+        study.full_recipe([1e-3, 1e-2], [0.3])
+    batches = []
+    run = workers.run
+    monkeypatch.setattr(workers, "run", lambda jobs: batches.append(len(jobs)) or run(jobs))
+    rows = dict(max_shift=0, p_flip=0.0), dict(m=6, lambdas=[1e-3, 1e-2], dropouts=[0.0, 0.3])
+    with studies[0].side_by_side():
+        assert studies[0].without("augmentation", "no aug", **rows[0]) is None  # noted
+        studies[0].without("width", "narrow", **rows[1])
+    assert [b for b in batches if b] == [4]  # 2 rows x 2 seeds in one set of jobs
+    studies[1].without("augmentation", "no aug", **rows[0])
+    studies[1].without("width", "narrow", **rows[1])
+    assert studies[0].rows == studies[1].rows and len(studies[0].rows) == 4
+    assert studies[0].curves == studies[1].curves
+    assert [s["pairs"] for s in studies[0].searches.values()] == \
+        [s["pairs"] for s in studies[1].searches.values()]

@@ -93,18 +93,15 @@ def test_the_plan_names_what_make_will_run_and_the_last_builds_times(tmp_path):
     assert build.plan("assignment", tmp_path, "").endswith("up to date")
 
 
-def test_a_notebooks_threads_come_from_the_registry_not_from_make_j(monkeypatch):
+def test_every_notebook_runs_on_one_blas_thread_whatever_make_j(monkeypatch):
     from helpers import registry
     from helpers.workbook import build
 
     monkeypatch.setenv("MAKEFLAGS", " -j2")
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    for entry in registry.load()["sections"]:
-        env = build.environment(entry["notebook"])
-        if entry["long"]:
-            assert "OPENBLAS_NUM_THREADS" not in env, entry["notebook"]
-        else:
-            assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    for name in [e["notebook"] for e in registry.load()["sections"]] + ["report"]:
+        env = build.environment(name)
+        assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1", name
     assert "MAKEFLAGS" not in (ROOT / "Makefile").read_text()  # nothing set by -j
 
 

@@ -10,6 +10,8 @@ is then trained on the final split (49,000 / 1,000) by independent members, and 
 is read once, for it and its ensembles.
 """
 
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -19,6 +21,7 @@ from helpers.cifar.augment import flip_shift
 from helpers.experiments import protocol
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
+from helpers.training import workers
 from helpers.training.loop import check_batch, train
 from helpers.training.settings import stream
 
@@ -58,6 +61,7 @@ class Recipe:
 
 
 _PROJECTED = {}  # (split, k) -> (projected split, Projection): fitted once per process
+_FITTING = threading.Lock()  # jobs side by side wait for the one that fits
 
 
 def features(split, k: int):
@@ -66,10 +70,11 @@ def features(split, k: int):
     if k == 0:
         return split, None
     key = (split.describe(), split.X_train.shape, float(split.X_train[:64].sum()), k)
-    if key not in _PROJECTED:
-        _PROJECTED.clear()  # one split at a time: each projected copy is the data set again
-        _PROJECTED[key] = projection.project_split(split, k)
-    return _PROJECTED[key]
+    with _FITTING:
+        if key not in _PROJECTED:
+            _PROJECTED.clear()  # one split at a time: each projected copy is the data set again
+            _PROJECTED[key] = projection.project_split(split, k)
+        return _PROJECTED[key]
 
 
 def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float):
@@ -180,31 +185,62 @@ class Study:
         self.rows, self.curves, self.searches = [], {}, {}
         self.full = self.recipe = None  # the full recipe's row and Recipe, from full_recipe
         self._runs, self._network = {}, {}  # row -> per-seed runs, and its network in them
+        self._done, self._noted = {}, None  # Job.key -> (run, seconds); side_by_side's calls
 
     # training
 
     def train(self, split, recipe: Recipe, pairs, seeds, snapshots: int = 0,
               label: str = "") -> tuple:
         """One cached train_recipe per seed, the (lambda, dropout) pairs side by side:
-        ([(params, history, snapshots)], training seconds). label: what trains, for make's
-        progress lines."""
-        before, out = self.run.all_numbers.get("train_seconds", 0), []
-        for k, s in enumerate(seeds):
-            settings = self.run.settings_for(
-                split, m=recipe.m, cycles=recipe.cycles, eta_min=recipe.eta_min,
-                eta_max=recipe.eta_max, batch_size=self.batch_size, seed=s,
-                records_per_cycle=RECORDS_PER_CYCLE)
-            out.append(self.run.cached(
-                train_recipe, split, settings, [lam for lam, _ in pairs], [p for _, p in pairs],
-                k=recipe.k, max_shift=recipe.max_shift, p_flip=recipe.p_flip,
-                snapshots=snapshots, label=f"{label or 'the bonus'}: {len(pairs)} network(s), "
-                                           f"seed {s} ({k + 1} of {len(seeds)})"))
-        return out, self.run.all_numbers.get("train_seconds", 0) - before
+        ([(params, history, snapshots, projection)], training seconds). The seeds train as jobs
+        side by side (helpers.training.workers: one BLAS thread each); a run this Study already
+        trained (side_by_side) is not trained again. label: what trains, for make's progress
+        lines."""
+        jobs = [Job(split, recipe, tuple(pairs), s, snapshots,
+                    f"{label or 'the bonus'}: {len(pairs)} network(s), seed {s} ({k + 1} of "
+                    f"{len(seeds)})") for k, s in enumerate(seeds)]
+        self.train_jobs(jobs)
+        done = [self._done[job.key] for job in jobs]
+        return [run for run, _ in done], sum(seconds for _, seconds in done)
+
+    def train_jobs(self, jobs: list) -> None:
+        """Train the jobs not yet done, two at a time, the costliest first (both cores stay
+        busy to the end); each one's (run, seconds) kept by its key."""
+        todo = list({job.key: job for job in jobs if job.key not in self._done}.values())
+        todo.sort(key=lambda job: -job.cost())
+        runs = workers.run([lambda job=job: self._train_one(job) for job in todo])
+        self._done.update({job.key: run for job, run in zip(todo, runs, strict=True)})
+
+    def _train_one(self, job: "Job") -> tuple:
+        r = job.recipe
+        settings = self.run.settings_for(
+            job.split, m=r.m, cycles=r.cycles, eta_min=r.eta_min, eta_max=r.eta_max,
+            batch_size=self.batch_size, seed=job.seed, records_per_cycle=RECORDS_PER_CYCLE)
+        return self.run.cached_timed(
+            train_recipe, job.split, settings, [lam for lam, _ in job.pairs],
+            [p for _, p in job.pairs], k=r.k, max_shift=r.max_shift, p_flip=r.p_flip,
+            snapshots=job.snapshots, label=job.label)
+
+    @contextmanager
+    def side_by_side(self):
+        """Inside: calls of `without` are noted, not run; at the end, every seed of every row
+        trains as one set of jobs (both cores busy to the end), then the rows are made in the
+        order asked, as if each had been called alone."""
+        self._noted = []
+        try:
+            yield self
+            noted, self._noted = self._noted, None
+            self.train_jobs([job for args, change in noted for job in self._without_jobs(
+                *args, **change)])
+            for args, change in noted:
+                self.without(*args, **change)
+        finally:
+            self._noted = None
 
     def grid(self, label: str, recipe: Recipe, lambdas, dropouts, snapshots: int = 0) -> dict:
         """Every (lambda, dropout) pair side by side, one run per seed, on the search split:
         the mean validation accuracy over seeds of each pair (self.searches[label])."""
-        pairs = [(float(lam), float(p)) for p in dict.fromkeys(dropouts) for lam in lambdas]
+        pairs = grid_pairs(lambdas, dropouts)
         runs, seconds = self.train(self.search, recipe, pairs, self.seeds, snapshots,
                                    label=f"row '{label}'")
         val = np.array([[c[j][1][-1] for j in range(len(pairs))]
@@ -260,13 +296,26 @@ class Study:
 
     def without(self, component: str, label: str, lambdas=None, dropouts=None, **change) -> dict:
         """The full recipe with `change` (one component removed), as long, one run per seed;
-        with lambdas / dropouts, those searched side by side for it (best pair is the row)."""
+        with lambdas / dropouts, those searched side by side for it (best pair is the row).
+        Inside side_by_side: noted (None), made at its end."""
+        if self._noted is not None:
+            self._noted.append(((component, label, lambdas, dropouts), change))
+            return None
         recipe = self.recipe.but(**change)
         self.grid(label, recipe, lambdas or [recipe.lam],
                   [recipe.dropout] if dropouts is None else dropouts)
         j = self.best(label)
         lam, p = self.searches[label]["pairs"][j]
         return self.row(label, recipe.but(lam=lam, dropout=p), label, j, component=component)
+
+    def _without_jobs(self, component, label, lambdas=None, dropouts=None, **change) -> list:
+        """The jobs `without` trains."""
+        recipe = self.recipe.but(**change)
+        pairs = grid_pairs(lambdas or [recipe.lam],
+                           [recipe.dropout] if dropouts is None else dropouts)
+        return [Job(self.search, recipe, tuple(pairs), s, 0,
+                    f"row '{label}': {len(pairs)} network(s), seed {s} ({k + 1} of "
+                    f"{len(self.seeds)})") for k, s in enumerate(self.seeds)]
 
     def shorter(self, cycles: int) -> dict:
         """The full recipe stopped after `cycles` cycles: its runs read at that cycle's end
@@ -370,6 +419,34 @@ class Study:
                                       "val": acc("val", shots), "test": acc("test", shots)},
                 "agreement": agreement([(proj, p) for p, _, _, proj in runs], data.X_test),
                 "seconds": seconds}
+
+
+def grid_pairs(lambdas, dropouts) -> list:
+    """Every (lambda, dropout) pair of a grid, the lambdas of each dropout rate together."""
+    return [(float(lam), float(p)) for p in dict.fromkeys(dropouts) for lam in lambdas]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One train_recipe run: a recipe's (lambda, dropout) pairs on a split, for one seed."""
+
+    split: object
+    recipe: Recipe
+    pairs: tuple
+    seed: int
+    snapshots: int
+    label: str
+
+    @property
+    def key(self) -> tuple:
+        return (self.split.name, self.recipe, self.pairs, self.seed, self.snapshots)
+
+    def cost(self) -> float:
+        """Floating-point operations a step, about: the networks' products, plus the projection
+        of each augmented mini-batch (rows projected once otherwise)."""
+        r, n, d = self.recipe, 100, self.recipe.k or 3072
+        augmented = r.max_shift or r.p_flip
+        return 2 * n * (len(self.pairs) * r.m * (2 * d + 30) + (3072 * r.k if augmented else 0))
 
 
 UNTESTED = "not tested (one ensemble of the seeds: nothing to pair it with)"

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from helpers.training.loop import train
 from helpers.training.settings import Settings
+from helpers.training.workers import train
 
 KINDS = ("grid", "random")
 

@@ -8,16 +8,19 @@ a test) nothing is written.
 """
 
 import os
+import threading
 import time
 
 VARIABLE = "WORKBOOK_PROGRESS"
 EVERY = 15.0  # seconds between two lines of one training
-_doing = ["training"]
+_doing = threading.local()  # per thread: jobs side by side (helpers.training.workers) each
+# name their own training
 
 
 def doing(what: str) -> None:
-    """Name what trains next (a row and its seed), for the lines of the trainings that follow."""
-    _doing[0] = what
+    """Name what trains next in this thread (a row and its seed), for the lines of the
+    trainings that follow."""
+    _doing.what = what
 
 
 def clock(seconds: float) -> str:
@@ -31,13 +34,17 @@ def clock(seconds: float) -> str:
 
 
 class Ticker:
-    """Called with each step t of a training of `total` steps: a line every EVERY seconds."""
+    """Called with each step t of a training of `total` steps: a line every EVERY seconds;
+    Stopped when `stop` is set."""
 
     def __init__(self, total: int):
         self.path, self.total = os.environ.get(VARIABLE), total
         self.start = self.last = time.monotonic()
+        self.what = getattr(_doing, "what", "training")
 
     def __call__(self, t: int) -> None:
+        if stop.is_set():
+            raise Stopped(f"stopped at step {t} of {self.total}")
         if not self.path:
             return
         now = time.monotonic()
@@ -45,10 +52,17 @@ class Ticker:
             return
         self.last, spent = now, now - self.start
         left = spent * (self.total - t) / t
-        line = (f"{_doing[0]}: step {t:,} of {self.total:,}, {clock(spent)} in, about "
+        line = (f"{self.what}: step {t:,} of {self.total:,}, {clock(spent)} in, about "
                 f"{clock(left)} left")
         try:
             with open(self.path, "a") as f:
                 f.write(line + "\n")
         except OSError:
             self.path = None  # the log is a courtesy: never a reason to stop training
+
+
+class Stopped(Exception):
+    """A training stopped at a step because `stop` was set (Ctrl-C, or a job beside it failed)."""
+
+
+stop = threading.Event()  # set: every training loop raises Stopped at its next step

@@ -34,7 +34,6 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import registry
 from helpers.paths import NOTEBOOKS, ROOT
 from helpers.training import progress
 from helpers.workbook import profiles, timing
@@ -74,23 +73,13 @@ def lock(folder: Path, name: str):
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def threads(name: str) -> int | None:
-    """BLAS threads of make's run of `name`, from the registry whatever make's -j: 1 for a
-    section that is not `long` (one network at a time: its small products are faster on one
-    thread, and it runs beside the long ones under make -j2); None (every thread, OpenBLAS's
-    own choice) for a long one and for what is no section (the report)."""
-    entry = registry.by_name(name, registry.load())
-    return None if entry is None or entry["long"] else 1
-
-
 def environment(name: str) -> dict:
     """This process's environment for make's run of `name`: named by make, no Jupyter session,
-    its BLAS threads set by the registry (threads)."""
+    one BLAS thread whatever make's -j or the machine's cores. A notebook keeps both cores
+    busy with jobs side by side, each on one thread (helpers.training.workers), so its digits
+    never depend on how it was run: `make report` and `make -j2 report` give the same."""
     env = {k: v for k, v in os.environ.items() if k not in JUPYTER_SESSION}
-    env.update({NAME: name, MAKE: "1"})
-    count = threads(name)  # reads the registry once
-    if count is not None:
-        env.update(dict.fromkeys(THREADS, str(count)))
+    env.update({NAME: name, MAKE: "1"}, **dict.fromkeys(THREADS, "1"))
     return env
 
 

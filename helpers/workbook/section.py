@@ -12,6 +12,7 @@ import copy
 import os
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from helpers.cifar.data import load_split
 from helpers.experiments.search import best, centred_range, lambda_values, search
 from helpers.model.accuracy import accuracies, over_seeds
 from helpers.training import progress
-from helpers.training.loop import train
 from helpers.training.settings import Settings
+from helpers.training.workers import train
 from helpers.workbook import cache, profiles, results
 
 NAME, MAKE = "WORKBOOK_NOTEBOOK", "WORKBOOK_MAKE"  # environment set by make (and tests)
+_BOOKKEEPING = threading.Lock()
 SETTINGS = ("eta_min", "eta_max", "cycles", "batch_size", "m", "records_per_cycle", "seed")
 
 
@@ -141,6 +143,12 @@ class Section:
                **kwargs):
         """fn(split, settings, *args, **kwargs) through the training cache (seconds recorded);
         label: what trains, for make's progress lines (default: fn's name and the seed)."""
+        return self.cached_timed(fn, split, settings, *args, label=label, **kwargs)[0]
+
+    def cached_timed(self, fn, split, settings: Settings, *args, label: str | None = None,
+                     **kwargs) -> tuple:
+        """(cached's value, the seconds it took to compute: its first computation's for a
+        stored one)."""
         progress.doing(label or f"{fn.__name__}, seed {settings.seed}")
         limit = self.parameters.get("limit", 0)
         folder, inputs = self.cache_dir, None
@@ -155,8 +163,9 @@ class Section:
             print(f"not cached (trained afresh every time): the key cannot capture {err}")
         value, seconds = cache.cached(folder, inputs, fn, split, settings, *args,
                                       progress=self.progress, **kwargs)
-        self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + seconds
-        return value
+        with _BOOKKEEPING:  # jobs side by side (helpers.training.workers) add theirs
+            self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + seconds
+        return value, seconds
 
     def train(self, split, settings: Settings, lam: float, **seams):
         """n_seeds networks with lambda `lam`, seeds seed, seed + 1, ..., side by side.
