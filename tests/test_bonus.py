@@ -317,3 +317,28 @@ def test_rows_side_by_side_equal_rows_one_after_another(monkeypatch):
     assert studies[0].curves == studies[1].curves
     assert [s["pairs"] for s in studies[0].searches.values()] == \
         [s["pairs"] for s in studies[1].searches.values()]
+
+
+def test_the_narrow_row_trains_beside_the_full_recipe_the_others_after_its_pick(monkeypatch):
+    """A row that searches its own lambdas and dropouts does not wait for the full recipe's
+    pick: its seeds are in the first set of jobs; the row that takes the pick, in the next.
+    The rows are those the calls one by one give, in the order asked."""
+    batches, train_jobs = [], bonus.Study.train_jobs
+
+    def noted(study, jobs):
+        batches.append(len({j.key for j in jobs} - set(study._done)))
+        return train_jobs(study, jobs)
+
+    monkeypatch.setattr(bonus.Study, "train_jobs", noted)
+    narrow = dict(m=6, lambdas=[1e-3, 1e-2], dropouts=[0.0, 0.3])
+    together, alone = tiny_study(seeds=(0, 1)), tiny_study(seeds=(0, 1))
+    with together.side_by_side():
+        assert together.full_recipe([1e-3, 1e-2], [0.3]) is None  # noted
+        together.without("augmentation", "no aug", max_shift=0, p_flip=0.0)
+        together.without("width", "narrow", **narrow)
+    assert [b for b in batches if b] == [4, 2]  # (full + narrow) x 2 seeds; then no aug
+    alone.full_recipe([1e-3, 1e-2], [0.3])
+    alone.without("augmentation", "no aug", max_shift=0, p_flip=0.0)
+    alone.without("width", "narrow", **narrow)
+    assert [r["row"] for r in together.rows] == [r["row"] for r in alone.rows]
+    assert together.rows == alone.rows and together.curves == alone.curves

@@ -9,6 +9,7 @@ from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.textpath import TextToPath
 
 from helpers import paths
+from helpers.experiments.bonus import UNTESTED
 from helpers.report import tables
 
 
@@ -34,8 +35,9 @@ DEFAULT_ROWS = [
     row("without the width (m = 50)", 0.5201, "width", 0.1000),
     row("without the projection (raw pixels)", 0.5701, "projection", 0.0015),
     row("shorter training: 3 of 6 cycles", 0.5540, "training length", 0.0176),
-    row("one network, not an ensemble of the 3 seeds", 0.5716, "ensemble", 0.0098,
-        ensemble_val=0.5814),
+    {**row("one network, not an ensemble of the 3 seeds", 0.5716, "ensemble", 0.0098,
+           ensemble_val=0.5814), "kept": None,
+     "gain": {"gain": 0.0098, "se": None, "n": 3, "verdict": UNTESTED}},
     row("one network, not its last 3 cycle ends", 0.5716, "snapshots", -0.0001,
         ensemble_val=spread(0.5715)),
     row("chosen recipe", 1.0),
@@ -62,6 +64,10 @@ def test_short_labels_one_per_row_and_a_legend_that_spells_each_out():
         assert f"*{label}*: {r['row']}" in legend  # every row spelled out, in table order
     assert "*no ensemble*: one network, not an ensemble of the 3 seeds (ensemble: 58.14)" in legend
     assert "(ensemble: 57.15 ± 0.87)" in legend
+    # the untested row: its verdict's words in the table, the reason in the legend
+    assert cells(table_lines(text)[8])[2:] == ["+0.98", "not tested", "reported"]
+    assert "(ensemble: 58.14), not tested: one ensemble of the seeds: nothing to pair it " \
+        "with, no ±;" in legend
 
 
 def test_an_unknown_component_still_gets_a_short_label():

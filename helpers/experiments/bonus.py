@@ -223,17 +223,20 @@ class Study:
 
     @contextmanager
     def side_by_side(self):
-        """Inside: calls of `without` are noted, not run; at the end, every seed of every row
-        trains as one set of jobs (both cores busy to the end), then the rows are made in the
-        order asked, as if each had been called alone."""
+        """Inside: calls of full_recipe and without are noted, not run. At the end they run in
+        the order made, as if each had been called alone, but before each, every seed of every
+        noted row whose runs are known by then trains as one set of jobs, both cores busy to
+        the end: first the full recipe's and those of each row that searches its own lambdas
+        and dropouts (they do not depend on the full recipe's pick), then, the pick made, the
+        other rows'. What trained is not trained again."""
         self._noted = []
         try:
             yield self
             noted, self._noted = self._noted, None
-            self.train_jobs([job for args, change in noted for job in self._without_jobs(
-                *args, **change)])
-            for args, change in noted:
-                self.without(*args, **change)
+            for i, (method, args, change) in enumerate(noted):
+                # every job known now (the later calls' too), then the call itself
+                self.train_jobs([job for call in noted[i:] for job in self._jobs_of(*call)])
+                method(*args, **change)
         finally:
             self._noted = None
 
@@ -283,6 +286,9 @@ class Study:
         rates = [p for p in dropouts if p > 0]
         if not rates:
             raise ValueError("give at least one dropout rate above 0 for the full recipe")
+        if self._noted is not None:
+            self._noted.append((self.full_recipe, (lambdas, dropouts, snapshots), {}))
+            return None
         self.grid("full", self.base, lambdas, [0.0, *rates], snapshots)
         pairs, j = self.searches["full"]["pairs"], self.best("full", rates)
         self.recipe = self.base.but(lam=pairs[j][0], dropout=pairs[j][1])
@@ -299,7 +305,7 @@ class Study:
         with lambdas / dropouts, those searched side by side for it (best pair is the row).
         Inside side_by_side: noted (None), made at its end."""
         if self._noted is not None:
-            self._noted.append(((component, label, lambdas, dropouts), change))
+            self._noted.append((self.without, (component, label, lambdas, dropouts), change))
             return None
         recipe = self.recipe.but(**change)
         self.grid(label, recipe, lambdas or [recipe.lam],
@@ -308,12 +314,26 @@ class Study:
         lam, p = self.searches[label]["pairs"][j]
         return self.row(label, recipe.but(lam=lam, dropout=p), label, j, component=component)
 
-    def _without_jobs(self, component, label, lambdas=None, dropouts=None, **change) -> list:
-        """The jobs `without` trains."""
-        recipe = self.recipe.but(**change)
+    def _jobs_of(self, method, args, change) -> list:
+        """The jobs a call noted by side_by_side trains, where they can be known before the
+        calls noted before it have run: the full recipe's; a row's when it searches its own
+        lambdas and dropouts (its runs do not depend on the full recipe's pick, so they train
+        beside the full recipe's); none for a row that takes the pick."""
+        if method == self.full_recipe:
+            lambdas, dropouts, snapshots = args
+            pairs = grid_pairs(lambdas, [0.0, *[p for p in dropouts if p > 0]])
+            return self._grid_jobs("full", self.base, pairs, snapshots)
+        component, label, lambdas, dropouts = args
+        searched = lambdas is not None and dropouts is not None
+        if self.recipe is None and not searched:
+            return []  # trained when made, once the full recipe is known
+        recipe = (self.recipe or self.base).but(**change)
         pairs = grid_pairs(lambdas or [recipe.lam],
                            [recipe.dropout] if dropouts is None else dropouts)
-        return [Job(self.search, recipe, tuple(pairs), s, 0,
+        return self._grid_jobs(label, recipe, pairs, 0)
+
+    def _grid_jobs(self, label: str, recipe: Recipe, pairs, snapshots: int) -> list:
+        return [Job(self.search, recipe, tuple(pairs), s, snapshots,
                     f"row '{label}': {len(pairs)} network(s), seed {s} ({k + 1} of "
                     f"{len(self.seeds)})") for k, s in enumerate(self.seeds)]
 
@@ -439,7 +459,9 @@ class Job:
 
     @property
     def key(self) -> tuple:
-        return (self.split.name, self.recipe, self.pairs, self.seed, self.snapshots)
+        """What train_recipe is given (a recipe's lambda and dropout are the pairs' business)."""
+        return (self.split.name, self.recipe.but(lam=0.0, dropout=0.0), self.pairs, self.seed,
+                self.snapshots)
 
     def cost(self) -> float:
         """Floating-point operations a step, about: the networks' products, plus the projection

@@ -89,11 +89,16 @@ def ablation(rows: list, short: bool = True) -> str:
     legend = []
     for r in rows:
         stays = "reported" if r.get("kept") is None else "yes" if r["kept"] else "no"
-        cells = [gain(r["gain"], unit=""), r["gain"]["verdict"], stays] \
-            if r.get("component") else ["", "", ""]
+        verdict = r["gain"]["verdict"] if r.get("component") else ""
+        # short: the verdict's words, its reason ("not tested (why)") in the legend
+        said, _, why = verdict.partition(" (") if short else (verdict, "", "")
+        measured = gain(r["gain"], unit="") if r.get("component") else ""
+        measured = measured.partition(" (")[0] if short else measured  # "(no ±: ...)": legend
+        cells = [measured, said, stays] if r.get("component") else ["", "", ""]
         extra = f" (ensemble: {ensemble_cell(r['ensemble_val'])})" if "ensemble_val" in r else ""
         label = short_label(r) if short else f"{r['row']}{extra}"
-        legend.append(f"*{label}*: {r['row']}{extra}")
+        reason = f", {said}: {why[:-1]}, no ±" if why else ""
+        legend.append(f"*{label}*: {r['row']}{extra}{reason}")
         lines.append(f"| {label} | {pm(r['val'], unit='')} | " + " | ".join(cells) + " |")
     if short:
         lines += ["", "Rows: " + "; ".join(legend) + f". Verdicts: {RULE}."]
