@@ -284,6 +284,8 @@ def test_bad_snapshot_member_and_cycle_counts_are_refused_by_name():
     for members, cycles in ((0, 1), (1, 0)):
         with pytest.raises(ValueError, match="members and snapshot_cycles must be at least 1"):
             study.train_final(study.recipe, members=members, seed=5, snapshot_cycles=cycles)
+        with pytest.raises(ValueError, match="members and snapshot_cycles must be at least 1"):
+            study.chosen_and_final(study.recipe, members=members, seed=5, snapshot_cycles=cycles)
 
 
 def test_the_notebooks_figure_9_is_drawn_after_the_chosen_recipes_curve_exists():
@@ -292,7 +294,7 @@ def test_the_notebooks_figure_9_is_drawn_after_the_chosen_recipes_curve_exists()
     cells = ["".join(c["source"]) for c in json.loads(
         (paths.ROOT / "notebooks" / "08-bonus.ipynb").read_text())["cells"]]
     where = lambda text: next(k for k, c in enumerate(cells) if text in c)  # noqa: E731
-    assert where("study.chosen_row(") < where("fig9-bonus-curves")
+    assert where("study.chosen_and_final(") < where("fig9-bonus-curves")
 
 
 def test_rows_side_by_side_equal_rows_one_after_another(monkeypatch):
@@ -342,3 +344,21 @@ def test_the_narrow_row_trains_beside_the_full_recipe_the_others_after_its_pick(
     alone.without("width", "narrow", **narrow)
     assert [r["row"] for r in together.rows] == [r["row"] for r in alone.rows]
     assert together.rows == alone.rows and together.curves == alone.curves
+
+
+def test_final_trains_the_chosen_rows_and_the_members_runs_as_one_set_of_jobs(monkeypatch):
+    batches, train_jobs = [], bonus.Study.train_jobs
+
+    def noted(study, jobs):
+        batches.append(len({j.key for j in jobs} - set(study._done)))
+        return train_jobs(study, jobs)
+
+    together, alone = tiny_study(seeds=(0, 1)), tiny_study(seeds=(0, 1))
+    for study in (together, alone):
+        study.full_recipe([1e-3], [0.3])
+    recipe = together.recipe.but(dropout=0.0, max_shift=0, p_flip=0.0)  # no row trained it
+    monkeypatch.setattr(bonus.Study, "train_jobs", noted)
+    chosen, final = together.chosen_and_final(recipe, members=3, seed=10, snapshot_cycles=1)
+    assert [b for b in batches if b] == [2 + 3]  # its 2 seeds and 3 members at once
+    assert chosen == alone.chosen_row(recipe)
+    assert final == alone.train_final(recipe, members=3, seed=10, snapshot_cycles=1)

@@ -141,6 +141,23 @@ def test_a_changed_chosen_setting_disagrees(written):
     assert "3 cycles" in text
 
 
+def test_a_rows_own_search_picking_another_lambda_is_said_not_failed(written):
+    """A row's own lambda and dropout (a near tie of its search) are noted; what the row
+    removes, and the chosen recipe, stay choices."""
+    runs = results()
+    runs[NB["bonus"]]["rows"][1]["recipe"] = {**RECIPE, "lam": 7.7e-4}
+    status, lines = check(*written, runs)
+    assert status == 0 and "agrees with" in lines[0] and len(lines) == 2
+    assert lines[1].startswith(f"  note: {NB['bonus']}: snapshots: its search's pick is ")
+    assert "0.00077" in lines[1] and "0.0005" in lines[1]
+    runs[NB["bonus"]]["rows"][1]["recipe"] = {**RECIPE, "m": 50}  # what the row removes
+    status, lines = check(*written, runs)
+    assert status == 1 and f"differs: {NB['bonus']}: snapshots: recipe" in "\n".join(lines)
+    runs = results()
+    runs[NB["bonus"]]["rows"][0]["recipe"] = {**RECIPE, "lam": 7.7e-4}  # the full recipe's
+    assert check(*written, runs)[0] == 1
+
+
 def test_an_accuracy_inside_its_tolerance_agrees_and_outside_disagrees(written):
     path, where = written
     entry = reference.load(path)["profiles"]["assignment"]

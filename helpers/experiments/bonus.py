@@ -60,7 +60,7 @@ class Recipe:
 # Training
 
 
-_PROJECTED = {}  # (split, k) -> (projected split, Projection): fitted once per process
+_PROJECTED = {}  # (split, k) -> (projected split, Projection): fitted once per process, two kept
 _FITTING = threading.Lock()  # jobs side by side wait for the one that fits
 
 
@@ -72,7 +72,8 @@ def features(split, k: int):
     key = (split.describe(), split.X_train.shape, float(split.X_train[:64].sum()), k)
     with _FITTING:
         if key not in _PROJECTED:
-            _PROJECTED.clear()  # one split at a time: each projected copy is the data set again
+            if len(_PROJECTED) >= 2:  # the search and final splits' (k / 3072 of the data each)
+                _PROJECTED.pop(next(iter(_PROJECTED)))
             _PROJECTED[key] = projection.project_split(split, k)
         return _PROJECTED[key]
 
@@ -405,12 +406,32 @@ class Study:
                 dropped.add(row["component"])
         return recipe.but(dropout=0.0) if "dropout" in dropped else recipe
 
+    def chosen_and_final(self, recipe: Recipe, members: int, seed: int,
+                         snapshot_cycles: int) -> tuple:
+        """(chosen_row(recipe), train_final(recipe, ...)): their runs (the chosen recipe's
+        seeds on the search split where no row trained it, its members on the final split)
+        trained as one set of jobs first, both cores busy to the end."""
+        check_final(members, snapshot_cycles)
+        jobs = [] if self._row_of(recipe) else \
+            self._grid_jobs("chosen recipe", recipe, [(recipe.lam, recipe.dropout)], 0)
+        cycles = min(snapshot_cycles, recipe.cycles)
+        jobs += [Job(self.final, recipe, ((recipe.lam, recipe.dropout),), s, cycles,
+                     f"the final split's members: 1 network(s), seed {s} ({k + 1} of "
+                     f"{members})") for k, s in enumerate(member_seeds(seed, members))]
+        self.train_jobs(jobs)
+        return self.chosen_row(recipe), self.train_final(recipe, members, seed, snapshot_cycles)
+
+    def _row_of(self, recipe: Recipe) -> dict | None:
+        """The row that trained `recipe`, if one did."""
+        return next((row for row in self.rows if row["recipe"] == recipe.to_dict()
+                     and row["row"] in self._runs), None)
+
     def chosen_row(self, recipe: Recipe) -> dict:
         """The chosen recipe's validation on the search split: the row that trained it, or
         (when it drops two components or more) n seeds trained here."""
-        for row in self.rows:
-            if row["recipe"] == recipe.to_dict() and row["row"] in self._runs:
-                return {**row, "row": "chosen recipe", "component": None}
+        row = self._row_of(recipe)
+        if row is not None:
+            return {**row, "row": "chosen recipe", "component": None}
         label = "chosen recipe"
         self.grid(label, recipe, [recipe.lam], [recipe.dropout])
         return self.row(label, recipe, label, 0)
@@ -418,9 +439,7 @@ class Study:
     def train_final(self, recipe: Recipe, members: int, seed: int, snapshot_cycles: int) -> dict:
         """The chosen recipe on the final split, `members` independent runs (member_seeds);
         the test set read once: each network, their ensemble, their snapshots' ensemble."""
-        if members < 1 or snapshot_cycles < 1:
-            raise ValueError(f"members and snapshot_cycles must be at least 1, got {members} "
-                             f"and {snapshot_cycles}")
+        check_final(members, snapshot_cycles)
         data, snapshot_cycles = self.final, min(snapshot_cycles, recipe.cycles)
         runs, seconds = self.train(self.final, recipe, [(recipe.lam, recipe.dropout)],
                                    member_seeds(seed, members), snapshot_cycles,
@@ -439,6 +458,12 @@ class Study:
                                       "val": acc("val", shots), "test": acc("test", shots)},
                 "agreement": agreement([(proj, p) for p, _, _, proj in runs], data.X_test),
                 "seconds": seconds}
+
+
+def check_final(members: int, snapshot_cycles: int) -> None:
+    if members < 1 or snapshot_cycles < 1:
+        raise ValueError(f"members and snapshot_cycles must be at least 1, got {members} "
+                         f"and {snapshot_cycles}")
 
 
 def grid_pairs(lambdas, dropouts) -> list:

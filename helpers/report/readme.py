@@ -187,8 +187,9 @@ def times(entry: dict | None) -> str:
             f"{plural(round(total / 60), 'minute')} in all on {m['cpu']} "
             f"({plural(m['cores'], 'core')}), "
             f"{bonus / 60:.1f} of them in the bonus (its training time, row by row, is under "
-            f"the ablation above); `make -j2 report` runs the short notebooks beside the long "
-            f"ones, and training found in the cache takes no time.")
+            f"the ablation above). Each notebook keeps two cores busy (its trainings run as "
+            f"jobs two at a time, one BLAS thread each, so `make report` and `make -j2 report` "
+            f"give the same digits), and training found in the cache takes no time.")
 
 
 def beyond(runs: dict) -> str:
