@@ -44,3 +44,34 @@ def mirror_translate(X: np.ndarray, flip, dx, dy, max_shift: int) -> np.ndarray:
     inner[flip] = images[flip][..., ::-1]
     windows = sliding_window_view(padded, (SIDE, SIDE), axis=(2, 3))  # (n, 3, 2s+1, 2s+1, 32, 32)
     return windows[np.arange(n), :, s - np.asarray(dy), s - np.asarray(dx)].reshape(n, -1)
+
+
+def flip_shift_torch(X, generator, max_shift: int = 3, p_flip: float = 0.5):
+    """flip_shift for a torch mini-batch X (n, 3072) on its device, drawn from the torch
+    Generator `generator` (on that device): the same distribution (flips with probability
+    p_flip, dx and dy uniform on {-max_shift, ..., max_shift}, zero fill), other draws.
+    generator draws, in order: the flips (n,), dx (n,), dy (n,). A new tensor; X unchanged."""
+    import torch
+
+    n, device = X.shape[0], X.device
+    flip = torch.rand(n, generator=generator, device=device) < p_flip
+    dx = torch.randint(-max_shift, max_shift + 1, (n,), generator=generator, device=device)
+    dy = torch.randint(-max_shift, max_shift + 1, (n,), generator=generator, device=device)
+    return mirror_translate_torch(X, flip, dx, dy, max_shift)
+
+
+def mirror_translate_torch(X, flip, dx, dy, max_shift: int):
+    """mirror_translate for torch tensors on one device (flip (n,) bool, dx and dy (n,)
+    integers): one gather from the zero-padded images, no loop over images."""
+    import torch
+
+    n, s = X.shape[0], max_shift
+    images = X.reshape(n, CHANNELS, SIDE, SIDE)
+    images = torch.where(flip.reshape(n, 1, 1, 1), images.flip(-1), images)
+    padded = torch.nn.functional.pad(images, (s, s, s, s))  # zeros around every image
+    pixels = torch.arange(SIDE, device=X.device)
+    rows = (pixels + s - dy.reshape(n, 1)).reshape(n, 1, SIDE, 1)  # padded row of (i, j)
+    cols = (pixels + s - dx.reshape(n, 1)).reshape(n, 1, 1, SIDE)
+    image = torch.arange(n, device=X.device).reshape(n, 1, 1, 1)
+    channel = torch.arange(CHANNELS, device=X.device).reshape(1, CHANNELS, 1, 1)
+    return padded[image, channel, rows, cols].reshape(n, -1)
