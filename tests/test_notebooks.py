@@ -67,7 +67,8 @@ def test_committed_without_outputs_and_orchestrates_only(name):
 
 # Where a notebook runs from and writes to, not what it computes: after the science, under a
 # comment line of their own, in this order
-PLUMBING = ("section", "profile", "build_dir", "figures_dir", "data_dir", "limit", "use_cache")
+PLUMBING = ("section", "profile", "build_dir", "figures_dir", "data_dir", "limit", "use_cache",
+            "device")
 
 
 @pytest.mark.parametrize("name", SECTIONS)

@@ -164,3 +164,22 @@ def test_a_tiny_study_on_torch_gives_numpys_verdicts():
     assert [r.get("gain", {}).get("verdict") for r in torch_study.rows] == \
         [None, "no measurable difference", "worse", "better"]
     assert torch_study.chosen() == numpy_study.chosen()
+
+
+def test_the_seams_and_the_device_enter_the_training_cache_key(monkeypatch):
+    from helpers.workbook import cache
+    from helpers.workbook.section import Section
+
+    hook = lambda X, y, t: (X, y)  # noqa: E731
+    key = cache.describe(Seams(eta=np.ones(3), dropout=0.2, on_batch=hook))
+    assert key == cache.describe(Seams(eta=np.ones(3), dropout=0.2, on_batch=hook))
+    assert key != cache.describe(Seams(eta=np.ones(3), dropout=0.3, on_batch=hook))
+    assert key != cache.describe(Seams(eta=np.ones(3), dropout=0.2, on_batch=lambda X, y, t:
+                                       (-X, y)))
+    calls = []
+    for device in ("", "cuda"):
+        run = Section("02-clr-one-cycle", {"n_seeds": 2, "device": device}, official=False)
+        monkeypatch.setattr(run, "cached", lambda fn, *a, **kw: calls.append(kw) or ({}, {}))
+        run.train(synthetic_split(), SMALL, 0.01, eta=np.ones(3), parts=("val",))
+    assert [c["device"] for c in calls] == [None, "cuda"]
+    assert calls[0]["seams"] == Seams(eta=calls[0]["seams"].eta, parts=("val",))
