@@ -62,16 +62,18 @@ def flip_shift_torch(X, generator, max_shift: int = 3, p_flip: float = 0.5):
 
 def mirror_translate_torch(X, flip, dx, dy, max_shift: int):
     """mirror_translate for torch tensors on one device (flip (n,) bool, dx and dy (n,)
-    integers): one gather from the zero-padded images, no loop over images."""
+    integers): two gathers from the zero-padded images, no loop over images. The mirror is
+    folded into the columns read: output column j reads column j - dx of the image, or
+    31 - (j - dx) where it is mirrored (outside 0..31 both land in the zero border)."""
     import torch
 
     n, s = X.shape[0], max_shift
-    images = X.reshape(n, CHANNELS, SIDE, SIDE)
-    images = torch.where(flip.reshape(n, 1, 1, 1), images.flip(-1), images)
-    padded = torch.nn.functional.pad(images, (s, s, s, s))  # zeros around every image
+    padded = torch.nn.functional.pad(X.reshape(n, CHANNELS, SIDE, SIDE), (s, s, s, s))
     pixels = torch.arange(SIDE, device=X.device)
-    rows = (pixels + s - dy.reshape(n, 1)).reshape(n, 1, SIDE, 1)  # padded row of (i, j)
-    cols = (pixels + s - dx.reshape(n, 1)).reshape(n, 1, 1, SIDE)
-    image = torch.arange(n, device=X.device).reshape(n, 1, 1, 1)
-    channel = torch.arange(CHANNELS, device=X.device).reshape(1, CHANNELS, 1, 1)
-    return padded[image, channel, rows, cols].reshape(n, -1)
+    source = pixels - dx.reshape(n, 1)  # the column of the (mirrored) image each j reads
+    cols = s + torch.where(flip.reshape(n, 1), SIDE - 1 - source, source)
+    rows = s + pixels - dy.reshape(n, 1)
+    rows = rows.reshape(n, 1, SIDE, 1).expand(n, CHANNELS, SIDE, SIDE + 2 * s)
+    moved = torch.gather(padded, 2, rows)  # (n, 3, 32, 32 + 2s): the rows read
+    cols = cols.reshape(n, 1, 1, SIDE).expand(n, CHANNELS, SIDE, SIDE)
+    return torch.gather(moved, 3, cols).reshape(n, -1)
