@@ -227,6 +227,8 @@ class State:
         if isinstance(W1, np.ndarray):
             return batch
         order = batch if batch.base is None else batch.base
+        if order.ndim != 1 or order.strides != batch.strides:  # not a slice of an order
+            return xp(W1).from_numpy(np.ascontiguousarray(batch)).to(W1.device)
         if self.order is None or self.order[0] is not order:
             self.order = (order, xp(W1).from_numpy(np.ascontiguousarray(order)).to(W1.device))
         offset = (batch.__array_interface__["data"][0] - order.__array_interface__["data"][0])
