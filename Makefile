@@ -12,6 +12,9 @@ STAMP  := $(VENV)/.installed
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "variables: PROFILE=name (params/NAME.yaml; default assignment), DEVICE=cpu|cuda (every"
+	@echo "  training notebook on the torch engine on that device; default: numpy), as in"
+	@echo "  make report PROFILE=quick DEVICE=cuda"
 
 setup: $(STAMP) ## create .venv with every dependency (torch pinned) and register the kernel
 
@@ -80,6 +83,10 @@ ifeq ($(wildcard params/$(PROFILE).yaml),)
   $(error unknown PROFILE '$(PROFILE)': there is no params/$(PROFILE).yaml; the profiles are \
     $(basename $(notdir $(wildcard params/*.yaml))))
 endif
+# DEVICE=cpu or cuda: every training notebook's `device` parameter (the torch engine on that
+# device; empty: numpy, the default). A change of DEVICE reruns every notebook (the stamp).
+DEVICE    ?=
+DEVICE_ARG := $(if $(DEVICE), --device $(DEVICE))
 OUT       := build/$(PROFILE)
 EXECUTED  := $(OUT)/notebooks
 HELPERS   := $(shell find helpers -name '*.py')  # every module of every package
@@ -129,11 +136,11 @@ check-data: | $(STAMP) ## find and check CIFAR-10 before a report (downloads it 
 # helpers.workbook.environment rewrites only when they did.
 $(EXECUTED)/%.ipynb: notebooks/%.ipynb params/$(PROFILE).yaml $(HELPERS) $(OUT)/environment.json \
     | $(STAMP) check-data plan
-	@$(PY) -m helpers.workbook.build $(PROFILE) $* $(EXECUTED)
+	@$(PY) -m helpers.workbook.build $(PROFILE) $* $(EXECUTED)$(DEVICE_ARG)
 
 # '+': also under make -n, so that a dry run (the plan's) sees the stamp as it is
 $(OUT)/environment.json: FORCE | $(STAMP) check-data
-	+@$(PY) -m helpers.workbook.environment $@
+	+@$(PY) -m helpers.workbook.environment $@$(DEVICE_ARG)
 
 # Before the first notebook: what will run, and how long each took in the last build (a dry
 # run of the same goals; WORKBOOK_PLAN keeps the dry run from planning again).

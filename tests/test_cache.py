@@ -272,6 +272,23 @@ def test_a_helpers_file_edited_with_the_kernel_open_is_neither_served_nor_stored
     assert not restarted["warnings"] and len(restarted["entries"]) == 2
 
 
+def test_a_helpers_file_that_does_not_parse_is_not_cached_not_an_error(tmp_path, monkeypatch):
+    """A run while a helpers file is half edited (or mid-merge) trains without the cache."""
+    broken = tmp_path / "bonus.py"
+    broken.write_text('def f():\n    """unterminated\n<<<<<<< HEAD\n')
+    real = cache.source_file
+    monkeypatch.setattr(cache, "source_file", lambda name: broken
+                        if name == "helpers.experiments.bonus" else real(name))
+    with pytest.raises(cache.Stale, match="bonus.py of helpers.experiments.bonus does not parse"):
+        cache.imports("helpers.experiments.bonus")
+    calls = []
+    fn = lambda: calls.append(1) or {"x": 1}  # noqa: E731
+    fn.__module__ = "helpers.experiments.bonus"
+    with pytest.warns(UserWarning, match="does not parse"):
+        value, _ = cache.cached(tmp_path / "cache", {"a": 1}, fn)
+    assert value == {"x": 1} and calls == [1] and not (tmp_path / "cache").exists()
+
+
 def test_the_loader_records_the_source_it_compiles():
     import sys
 

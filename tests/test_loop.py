@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.training.loop import DivergenceError, train
+from helpers.training.loop import DivergenceError, Seams, train
 from helpers.training.settings import Settings
 
 
@@ -119,9 +119,10 @@ def test_the_schedule_seam_as_a_function_or_an_array_equals_the_default():
 
     split = synthetic_split()
     default, history = train(split, SMALL, [1e-3], progress=False)
-    as_function, _ = train(split, SMALL, [1e-3], progress=False,
-                           eta=lambda t: cyclic_eta(t, SMALL.eta_min, SMALL.eta_max, SMALL.n_s))
-    as_array, _ = train(split, SMALL, [1e-3], progress=False, eta=history["eta"]["eta"])
+    cycle = Seams(eta=lambda t: cyclic_eta(t, SMALL.eta_min, SMALL.eta_max, SMALL.n_s))
+    as_function, _ = train(split, SMALL, [1e-3], progress=False, seams=cycle)
+    as_array, _ = train(split, SMALL, [1e-3], progress=False,
+                        seams=Seams(eta=history["eta"]["eta"]))
     for name, value in default.items():
         np.testing.assert_array_equal(as_function[name], value)
         np.testing.assert_array_equal(as_array[name], value)
@@ -130,18 +131,19 @@ def test_the_schedule_seam_as_a_function_or_an_array_equals_the_default():
 def test_an_array_schedule_sets_the_step_count_and_changes_the_result():
     split = synthetic_split()
     rising = np.linspace(1e-4, 1e-1, 15)
-    net, history = train(split, SMALL, [1e-3], progress=False, eta=rising)
+    net, history = train(split, SMALL, [1e-3], progress=False, seams=Seams(eta=rising))
     assert history["eta"]["step"] == list(range(15))
     assert history["eta"]["eta"] == pytest.approx(rising.tolist())
     assert history["curves"]["step"][-1] == 15
     default, _ = train(split, SMALL, [1e-3], progress=False)
     assert not np.allclose(net["W2"], default["W2"])
     with pytest.raises(ValueError, match="learning rates must be finite"):
-        train(split, SMALL, [1e-3], progress=False, eta=[0.1, np.nan])
+        train(split, SMALL, [1e-3], progress=False, seams=Seams(eta=[0.1, np.nan]))
 
 
 def test_the_recording_seam_records_the_steps_asked_and_the_end():
-    _, history = train(synthetic_split(), SMALL, [0.0, 1e-2], progress=False, record=[3, 7, 999])
+    _, history = train(synthetic_split(), SMALL, [0.0, 1e-2], progress=False,
+                       seams=Seams(record=[3, 7, 999]))
     assert history["curves"]["step"] == [3, 3, 7, 7, 40, 40]
 
 
@@ -154,11 +156,12 @@ def test_the_batch_hook_sees_every_step_and_changes_training():
         return X, y
 
     plain, _ = train(split, SMALL, [1e-3], progress=False)
-    hooked, _ = train(split, SMALL, [1e-3], progress=False, on_batch=hook)
+    hooked, _ = train(split, SMALL, [1e-3], progress=False, seams=Seams(on_batch=hook))
     assert [t for t, *_ in seen] == list(range(SMALL.total_steps))
     assert all(tuple(shape) == ((8, 30), (8,)) for _, *shape in seen)
     np.testing.assert_array_equal(hooked["W1"], plain["W1"])  # the identity hook changes nothing
-    flipped, _ = train(split, SMALL, [1e-3], progress=False, on_batch=lambda X, y, t: (-X, y))
+    flipped, _ = train(split, SMALL, [1e-3], progress=False,
+                       seams=Seams(on_batch=lambda X, y, t: (-X, y)))
     assert not np.allclose(flipped["W1"], plain["W1"])
     before = split.X_train.copy()
 
@@ -166,7 +169,7 @@ def test_the_batch_hook_sees_every_step_and_changes_training():
         X *= 0  # a hook may change its batch in place: the batch is a copy
         return X, y
 
-    train(split, SMALL, [1e-3], progress=False, on_batch=in_place)
+    train(split, SMALL, [1e-3], progress=False, seams=Seams(on_batch=in_place))
     np.testing.assert_array_equal(split.X_train, before)
 
 
@@ -174,9 +177,9 @@ def test_a_range_test_stops_where_training_diverges_and_keeps_its_curves():
     split = synthetic_split()
     rising = np.geomspace(1e-3, 1e5, 60)
     with pytest.raises(DivergenceError):
-        train(split, SMALL, [0.0], progress=False, eta=rising)
-    _, history = train(split, SMALL, [0.0], progress=False, eta=rising, record=range(0, 60, 5),
-                       stop_on_divergence=True, parts=("val",))
+        train(split, SMALL, [0.0], progress=False, seams=Seams(eta=rising))
+    _, history = train(split, SMALL, [0.0], progress=False, seams=Seams(
+        eta=rising, record=range(0, 60, 5), stop_on_divergence=True, parts=("val",)))
     stop = history["stopped_at"]
     assert 0 < stop < 60 and history["curves"]["step"][-1] == stop
     assert len(history["eta"]["eta"]) == stop and "train_accuracy" not in history["curves"]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from helpers import registry as sections
@@ -67,7 +68,8 @@ def test_committed_without_outputs_and_orchestrates_only(name):
 
 # Where a notebook runs from and writes to, not what it computes: after the science, under a
 # comment line of their own, in this order
-PLUMBING = ("section", "profile", "build_dir", "figures_dir", "data_dir", "limit", "use_cache")
+PLUMBING = ("section", "profile", "build_dir", "figures_dir", "data_dir", "limit", "use_cache",
+            "device")
 
 
 @pytest.mark.parametrize("name", SECTIONS)
@@ -282,3 +284,23 @@ def test_nbconvert_runs_a_renamed_copy_with_no_variable_set(quick_run, cifar_dir
     assert (quick_run / "figures" / "hand" / "quick" / "my lam experiment" /
             "fig1-curves-one-cycle.png").is_file()
     assert {p.name: p.read_bytes() for p in official.iterdir()} == before
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_a_training_notebook_on_the_torch_cpu_engine_agrees_with_numpy(tmp_path, cifar_dir):
+    """02 of the quick profile, run as make runs it with DEVICE=cpu and without: the same
+    networks (nothing drawn differs without dropout or augmentation), accuracies within float
+    rounding; the device is a parameter of the run, recorded with it."""
+    name, got = "02-clr-one-cycle", {}
+    for device in ("", "cpu"):
+        build = tmp_path / (device or "numpy")
+        values = {**profiles.parameters_for("quick", name, device), "build_dir": str(build),
+                  "figures_dir": str(build / "figures"), "data_dir": str(cifar_dir)}
+        run_notebook(name, tmp_path / f"{device or 'numpy'}.ipynb", values, tmp_path)
+        got[device] = json.loads((build / "quick" / "results" / f"{name}.json").read_text())
+    assert got["cpu"]["parameters"]["device"] == "cpu" and not got[""]["parameters"].get("device")
+    for part, value in got[""]["accuracy"].items():
+        assert got["cpu"]["accuracy"][part] == pytest.approx(value, abs=2 / 500)  # <= 2 images
+    np.testing.assert_allclose(got["cpu"]["history"]["curves"]["val_loss"],
+                               got[""]["history"]["curves"]["val_loss"], rtol=1e-3)

@@ -68,3 +68,23 @@ def test_a_profile_with_a_wrong_type_is_refused(tmp_path, monkeypatch):
     (tmp_path / "typo.yaml").write_text("02-clr-one-cycle:\n  lam: abc\n")
     with pytest.raises(ValueError, match="lam must be a float"):
         profiles.parameters_for("typo", "02-clr-one-cycle")
+
+
+def test_make_s_device_reaches_every_training_notebook_and_only_those(monkeypatch, tmp_path):
+    """make report DEVICE=cuda: helpers.workbook.build gives `device` to each notebook that
+    trains (it declares the parameter), over its profile; the others run as they were."""
+    from helpers.workbook import build
+
+    trains = [p.stem for p in sorted(profiles.NOTEBOOKS.glob("0*.ipynb"))
+              if "device" in profiles.declared(p)]
+    assert trains == ["02-clr-one-cycle", "03-clr-three-cycles", "04-lambda-coarse-search",
+                      "05-lambda-fine-search", "06-best-lambda", "07-lr-range-test", "08-bonus"]
+    for name in trains:
+        assert profiles.parameters_for("quick", name, "cuda")["device"] == "cuda"
+        assert "device" not in profiles.parameters_for("quick", name)  # the notebook's ""
+    assert "device" not in profiles.parameters_for("quick", "01-gradient-check", "cuda")
+    seen = []
+    monkeypatch.setattr(build, "run", lambda *args: seen.append(args) or 0)
+    assert build.main(["quick", "02-clr-one-cycle", str(tmp_path), "--device", "cuda"]) == 0
+    assert build.main(["quick", "02-clr-one-cycle", str(tmp_path)]) == 0
+    assert [args[3] for args in seen] == ["cuda", ""]

@@ -194,21 +194,21 @@ def test_training_with_dropout_is_seeded_and_differs_from_without():
     settings = Settings(eta_min=1e-3, eta_max=5e-2, n_s=10, cycles=1, batch_size=8, m=12)
     plain, _ = training.train(split, settings, [1e-3, 1e-3], progress=False)
     a, history = training.train(split, settings, [1e-3, 1e-3], progress=False,
-                                dropout=[0.0, 0.5])
-    b, _ = training.train(split, settings, [1e-3, 1e-3], progress=False, dropout=[0.0, 0.5])
+                                seams=training.Seams(dropout=[0.0, 0.5]))
+    b, _ = training.train(split, settings, [1e-3, 1e-3], progress=False,
+                          seams=training.Seams(dropout=[0.0, 0.5]))
     np.testing.assert_array_equal(a["W1"], b["W1"])  # the masks come from the seed
     np.testing.assert_allclose(a["W1"][0], plain["W1"][0], rtol=1e-5, atol=1e-7)  # rate 0
     assert not np.allclose(a["W1"][1], plain["W1"][1])
     acc = history["curves"]["train_accuracy"]  # evaluation has no dropout: repeatable
-    _, again = training.train(split, settings, [1e-3, 1e-3], progress=False, dropout=[0.0, 0.5])
+    _, again = training.train(split, settings, [1e-3, 1e-3], progress=False,
+                          seams=training.Seams(dropout=[0.0, 0.5]))
     assert again["curves"]["train_accuracy"] == acc
 
 
-@pytest.mark.parametrize(("rate", "device", "message"), [(1.0, None, "in \\[0, 1\\)"),
-                                                          (-0.1, None, "in \\[0, 1\\)"),
-                                                          (0.3, "cpu", "numpy engine only")])
-def test_impossible_dropout_is_refused(rate, device, message):
+@pytest.mark.parametrize(("rate", "device"), [(1.0, None), (-0.1, None), (1.0, "cpu")])
+def test_impossible_dropout_is_refused(rate, device):
     settings = Settings(n_s=2, batch_size=8, m=4)
-    with pytest.raises(ValueError, match=message):
-        training.train(synthetic_split(), settings, [0.0], progress=False, dropout=rate,
-                       device=device)
+    with pytest.raises(ValueError, match="in \\[0, 1\\)"):
+        training.train(synthetic_split(), settings, [0.0], progress=False, device=device,
+                       seams=training.Seams(dropout=rate))

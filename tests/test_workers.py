@@ -7,6 +7,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from helpers.training import loop, progress, workers
+from helpers.training.seams import Seams
 from tests.test_loop import SMALL, synthetic_split
 
 
@@ -26,9 +27,10 @@ def test_a_stack_cut_in_two_gives_one_stacks_numbers_and_table(dtype):
     settings = replace(SMALL, dtype=dtype)
     lambdas, seeds = [0.0, 1e-3, 1e-1, 1e-2, 0.5], [0, 1, 2, 3, 4]
     dropout = [0.0, 0.5, 0.0, 0.2, 0.0]
-    whole, history = loop.train(split, settings, lambdas, seeds, progress=False, dropout=dropout)
+    seams = Seams(dropout=dropout)
+    whole, history = loop.train(split, settings, lambdas, seeds, progress=False, seams=seams)
     cut, cut_history = workers.train(split, settings, lambdas, seeds, progress=False,
-                                     dropout=dropout)
+                                     seams=seams)
     for name, value in whole.items():
         np.testing.assert_allclose(cut[name], value, rtol=1e-5 if dtype == "float32" else 1e-12,
                                    atol=1e-6 if dtype == "float32" else 1e-12)
@@ -62,7 +64,7 @@ def test_seams_that_draw_per_stack_train_as_one_stack():
         calls.append(threading.current_thread().name)
         return X, y
 
-    workers.train(split, SMALL, [0.0, 1e-3], [0, 1], progress=False, on_batch=hook)
+    workers.train(split, SMALL, [0.0, 1e-3], [0, 1], progress=False, seams=Seams(on_batch=hook))
     assert len(calls) == SMALL.total_steps  # one stack: one call a step, not two
 
 
@@ -90,3 +92,13 @@ def test_a_failing_job_stops_the_others_and_its_error_is_raised():
     assert time.monotonic() - started < 10  # stopped, not the 2,000,000 steps of the long job
     assert not progress.stop.is_set()  # the next jobs run
     assert workers.run([lambda: 1, lambda: 2]) == [1, 2]
+
+
+def test_a_stack_cut_in_two_on_the_torch_engine_gives_one_stacks_numbers():
+    split = synthetic_split()
+    lambdas, seeds = [0.0, 1e-3, 1e-1], [0, 1, 2]
+    whole, history = loop.train(split, SMALL, lambdas, seeds, progress=False, device="cpu")
+    cut, cut_history = workers.train(split, SMALL, lambdas, seeds, progress=False, device="cpu")
+    for name, value in whole.items():
+        np.testing.assert_allclose(cut[name], value, rtol=1e-5, atol=1e-6)
+    assert cut_history["curves"]["network"] == history["curves"]["network"]

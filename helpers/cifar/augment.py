@@ -44,3 +44,36 @@ def mirror_translate(X: np.ndarray, flip, dx, dy, max_shift: int) -> np.ndarray:
     inner[flip] = images[flip][..., ::-1]
     windows = sliding_window_view(padded, (SIDE, SIDE), axis=(2, 3))  # (n, 3, 2s+1, 2s+1, 32, 32)
     return windows[np.arange(n), :, s - np.asarray(dy), s - np.asarray(dx)].reshape(n, -1)
+
+
+def flip_shift_torch(X, generator, max_shift: int = 3, p_flip: float = 0.5):
+    """flip_shift for a torch mini-batch X (n, 3072) on its device, drawn from the torch
+    Generator `generator` (on that device): the same distribution (flips with probability
+    p_flip, dx and dy uniform on {-max_shift, ..., max_shift}, zero fill), other draws.
+    generator draws, in order: the flips (n,), dx (n,), dy (n,). A new tensor; X unchanged."""
+    import torch
+
+    n, device = X.shape[0], X.device
+    flip = torch.rand(n, generator=generator, device=device) < p_flip
+    dx = torch.randint(-max_shift, max_shift + 1, (n,), generator=generator, device=device)
+    dy = torch.randint(-max_shift, max_shift + 1, (n,), generator=generator, device=device)
+    return mirror_translate_torch(X, flip, dx, dy, max_shift)
+
+
+def mirror_translate_torch(X, flip, dx, dy, max_shift: int):
+    """mirror_translate for torch tensors on one device (flip (n,) bool, dx and dy (n,)
+    integers): two gathers from the zero-padded images, no loop over images. The mirror is
+    folded into the columns read: output column j reads column j - dx of the image, or
+    31 - (j - dx) where it is mirrored (outside 0..31 both land in the zero border)."""
+    import torch
+
+    n, s = X.shape[0], max_shift
+    padded = torch.nn.functional.pad(X.reshape(n, CHANNELS, SIDE, SIDE), (s, s, s, s))
+    pixels = torch.arange(SIDE, device=X.device)
+    source = pixels - dx.reshape(n, 1)  # the column of the (mirrored) image each j reads
+    cols = s + torch.where(flip.reshape(n, 1), SIDE - 1 - source, source)
+    rows = s + pixels - dy.reshape(n, 1)
+    rows = rows.reshape(n, 1, SIDE, 1).expand(n, CHANNELS, SIDE, SIDE + 2 * s)
+    moved = torch.gather(padded, 2, rows)  # (n, 3, 32, 32 + 2s): the rows read
+    cols = cols.reshape(n, 1, 1, SIDE).expand(n, CHANNELS, SIDE, SIDE)
+    return torch.gather(moved, 3, cols).reshape(n, -1)

@@ -32,6 +32,20 @@ class Projection:
         return ((X - self.mean) @ self.components).astype(np.float32)
 
 
+def to_device(X: np.ndarray, device):
+    """X as a torch tensor on `device` (shared with X on the CPU, copied once elsewhere)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(X)).to(device)
+
+
+def on_device(projection: Projection, device):
+    """The projection for torch rows on `device`: X (n, d) -> (X - mean) components (n, k),
+    float32, its mean and components copied to the device once."""
+    mean, components = to_device(projection.mean, device), to_device(projection.components, device)
+    return lambda X: (X - mean) @ components
+
+
 def fit(X_train: np.ndarray, k: int, chunk: int = 5000) -> Projection:
     """The first k principal components of the training rows (k in 1 .. min(n, d)): the top
     eigenvectors of their covariance, accumulated in float64 over chunks of rows."""

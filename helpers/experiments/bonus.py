@@ -17,12 +17,14 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from helpers.cifar import projection
-from helpers.cifar.augment import flip_shift
+from helpers.cifar.augment import flip_shift, flip_shift_torch
 from helpers.experiments import protocol
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
+from helpers.model.dropout import torch_generator
 from helpers.training import workers
-from helpers.training.loop import check_batch, train
+from helpers.training.loop import check_batch, snapshot, train
+from helpers.training.seams import Seams
 from helpers.training.settings import stream
 
 
@@ -78,45 +80,54 @@ def features(split, k: int):
         return _PROJECTED[key]
 
 
-def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float):
+def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float, device=None):
     """train()'s rows seam: each mini-batch flipped and shifted in pixel space (its own stream,
-    seed), then projected; None without augmentation."""
+    seed), then projected; None without augmentation. device: None for numpy; a torch device:
+    the raw training rows held there once, the flips, shifts and projection done there, drawn
+    from a torch generator seeded from the same stream (the same distribution, other draws)."""
     if not (0 <= max_shift < 32 and 0 <= p_flip <= 1):
         raise ValueError(f"max_shift must be in 0..31 and p_flip in [0, 1], got {max_shift} "
                          f"and {p_flip}")
     if max_shift == 0 and p_flip == 0:
         return None
     rng = stream("augmentation", seed)
+    if device is not None:
+        X = projection.to_device(split.X_train, device)
+        project = (lambda Z: Z) if proj is None else projection.on_device(proj, device)  # noqa: E731
+        generator = torch_generator(rng, X.device)
+        return lambda index, t: project(flip_shift_torch(X[index], generator, max_shift, p_flip))
     project = (lambda X: X) if proj is None else proj  # noqa: E731
     return lambda index, t: project(flip_shift(split.X_train[index], rng, max_shift, p_flip))
 
 
 def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int = 0,
-                 p_flip: float = 0.0, snapshots: int = 0, progress: bool = True) -> tuple:
+                 p_flip: float = 0.0, snapshots: int = 0, progress: bool = True,
+                 device=None) -> tuple:
     """One run (seed settings.seed): one network per (lambda, dropout) pair, side by side on
     the same mini-batches, dropout masks' stream and augmentation; the input projected on k
     components fitted on split.X_train (k = 0: raw). Validation recorded
     settings.records_per_cycle times a cycle (Study: RECORDS_PER_CYCLE) and at step 0.
+    device: None for the numpy engine, or a torch device ("cpu", "cuda").
 
     Output: (params, history, {str(step): params} at the last `snapshots` cycle ends, the
-    projection trained on as {"mean", "components", "explained"} or None for k = 0). The
-    projection travels with the networks: a cached run is evaluated on its own projection,
-    never on one fitted again in another process (an eigenvector's sign is not fixed, and
-    another LAPACK may flip it).
+    projection trained on as {"mean", "components", "explained"} or None for k = 0), numpy
+    arrays whatever the device. The projection travels with the networks: a cached run is
+    evaluated on its own projection, never on one fitted again in another process (an
+    eigenvector's sign is not fixed, and another LAPACK may flip it).
     """
     if not 0 <= snapshots <= settings.cycles:
         raise ValueError(f"snapshots must be in 0 .. {settings.cycles} (the run's cycles), got "
                          f"{snapshots}")
     data, proj = features(split, k)
-    rows = rows_hook(split, proj, settings.seed, max_shift, p_flip)
+    rows = rows_hook(split, proj, settings.seed, max_shift, p_flip, device)
     ends = list(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
     keep_at = set(ends[len(ends) - snapshots:]) if snapshots else set()
     kept = {}
-    keep = lambda t, p: kept.update({str(t): {k: v.copy() for k, v in p.items()}}) \
-        if t in keep_at else None  # noqa: E731
+    keep = lambda t, p: kept.update({str(t): snapshot(p)}) if t in keep_at else None  # noqa: E731
     params, history = train(data, settings, lambdas, [settings.seed] * len(lambdas),
-                            progress=progress, dropout=dropouts,
-                            parts=("val",), on_record=keep, rows=rows)
+                            progress=progress, device=device,
+                            seams=Seams(dropout=dropouts, parts=("val",), on_record=keep,
+                                        rows=rows))
     carried = None if proj is None else {"mean": proj.mean, "components": proj.components,
                                          "explained": proj.explained}
     return params, history, kept, carried
@@ -183,6 +194,7 @@ class Study:
             raise ValueError(f"the study's verdicts need at least {protocol.MIN_PAIRS} paired "
                              f"seeds (n_seeds), got {len(self.seeds)}")
         self.base, self.batch_size = base, batch_size
+        self.device = getattr(run, "device", None)  # the engine: None numpy, or torch's device
         self.rows, self.curves, self.searches = [], {}, {}
         self.full = self.recipe = None  # the full recipe's row and Recipe, from full_recipe
         self._runs, self._network = {}, {}  # row -> per-seed runs, and its network in them
@@ -220,7 +232,7 @@ class Study:
         return self.run.cached_timed(
             train_recipe, job.split, settings, [lam for lam, _ in job.pairs],
             [p for _, p in job.pairs], k=r.k, max_shift=r.max_shift, p_flip=r.p_flip,
-            snapshots=job.snapshots, label=job.label)
+            snapshots=job.snapshots, label=job.label, device=self.device)
 
     @contextmanager
     def side_by_side(self):

@@ -29,6 +29,16 @@ def mask(rng: np.random.Generator, shape, keep, dtype=np.float32) -> np.ndarray:
     return (draws < keep).astype(dtype) / keep
 
 
+def torch_generator(rng: np.random.Generator, device):
+    """A torch.Generator on `device` seeded deterministically from the numpy generator rng (one
+    draw of it): the masks' stream of a run on a torch device (helpers.training.loop)."""
+    import torch
+
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(rng.integers(0, 2**63 - 1)))
+    return generator
+
+
 def forward(params: dict, X, U, w1_scale=None):
     """P (N, K, n) and the dropped-out hidden activations H~ = max(0, S1) * U, (N, m, n).
 

@@ -2,11 +2,14 @@
 
 import numpy as np
 
-from helpers.model.network import scores, softmax
+from helpers.model.network import scores, softmax, to_numpy
 
 
 def probabilities(params: dict, X, chunk: int = 5000) -> np.ndarray:
-    """p = softmax(s) of every network on X (n, d): (N, K, n) float64, in chunks of images."""
+    """p = softmax(s) of every network on X (n, d): (N, K, n) float64, in chunks of images.
+    params and X numpy arrays or torch tensors (a run's parameters, a snapshot), read on the
+    host."""
+    params, X = {k: to_numpy(v) for k, v in params.items()}, to_numpy(X)
     parts = [softmax(scores(params, X[i : i + chunk])[0].astype(np.float64))
              for i in range(0, X.shape[0], chunk)]
     return np.concatenate(parts, axis=-1)
@@ -29,6 +32,6 @@ def accuracy(members: list, X, y) -> float:
 
 
 def take(params: dict, networks) -> dict:
-    """The networks `networks` (indices) of a stack, as a stack of their own."""
+    """The networks `networks` (indices) of a stack, as a stack of their own (numpy)."""
     index = np.asarray(networks).reshape(-1)
-    return {k: v[index] for k, v in params.items()}
+    return {k: to_numpy(v)[index] for k, v in params.items()}

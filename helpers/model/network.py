@@ -25,6 +25,11 @@ def xp(a):
     return torch
 
 
+def to_numpy(a):
+    """`a` as a numpy array: itself, or a torch tensor copied to the host (shared on the CPU)."""
+    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+
+
 def init_params(d: int, m: int, seeds, dtype=np.float32) -> dict:
     """He-style init of the assignment, one network per seed, each from its own generator.
 

@@ -1,92 +1,84 @@
 """The training loop: mini-batch gradient descent for N networks side by side, with seams for
 the schedule, the recording cadence and each mini-batch; its mini-batches, its arrays (numpy,
-or torch tensors on a device) and the state of a run (its recorded curves)."""
+or torch tensors on a device) and the state of a run (its recorded curves).
+
+On a torch device the data, the parameters, the dropout masks and (through the rows seam)
+the augmentation stay on the device: a step copies nothing to or from the host but the
+epoch's mini-batch order (once an epoch) and the divergence check's N booleans."""
 
 import time
 
 import numpy as np
 from tqdm import tqdm
 
-from helpers.model.dropout import mask
-from helpers.model.network import evaluate, init_params, xp
+from helpers.model.dropout import mask, torch_generator
+from helpers.model.network import evaluate, init_params, to_numpy, xp
 from helpers.training.progress import Ticker
 from helpers.training.schedule import learning_rates
+from helpers.training.seams import Seams
 from helpers.training.settings import Settings, check_lambdas, stream
 from helpers.training.step import DivergenceError, diverged, fold, sgd_step
 
-__all__ = ["DivergenceError", "train"]  # the step is helpers.training.step.sgd_step
+__all__ = ["DivergenceError", "Seams", "train"]  # the step is helpers.training.step.sgd_step
 METRICS = ("cost", "loss", "accuracy")
 # The decay 1 - 2 eta lambda of W1 is kept as one scale per network (helpers.training.step)
 # only while no step shrinks W1 by more than half ...
 MIN_DECAY = 0.5
 # ... and is folded into W1 before the scale gets this small (float32 keeps its precision).
 FOLD_BELOW = 1e-3
+PLAIN = Seams()
 
 
 def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, progress=True,
-          device=None, eta=None, record=None, on_batch=None, dropout=None,
-          parts=("train", "val"), stop_on_divergence=False, on_record=None, rows=None):
+          device=None, seams: Seams = PLAIN):
     """Train N networks, one per lambda (and seed), on the same mini-batches.
 
     Inputs: split with X_train (n, d), y_train, X_val, y_val (helpers.cifar.data.Split);
     settings; lambdas (N,); seeds (N,) initialisation seeds, default settings.seed for all;
-    device: None for numpy, or a torch device such as "cpu" or "cuda".
-    The seams, each optional:
-      eta: the learning rate: None for the triangular cycle of `settings`, a function of
-        the step t, or an array with one value per step (its length is the step count);
-      record: the steps at which whole-set metrics are recorded (the last step is always
-        recorded); None: records_per_cycle times per cycle plus step 0, or with
-        record_curves=False the end only;
-      on_batch: a function (X, y, t) -> (X, y) applied to each gathered mini-batch before
-        its step (augmentation); X is a fresh copy it may change in place;
-      rows: a function (index, t) -> X that gathers the mini-batch of the training rows
-        `index` instead of split.X_train[index] (numpy only): e.g. augmented in pixel space,
-        then projected, while split holds the projected rows the curves are measured on;
-      dropout: the probability of dropping each hidden unit in training (inverted dropout,
-        none at evaluation): a float, or one per network; None or 0: no dropout (numpy only);
-      parts: the sets the curves are measured on ("train", "val" or both);
-      stop_on_divergence: a step that would turn a value NaN or infinite ends training
-        there (recorded; history["stopped_at"]) instead of raising (a range test);
-      on_record: a function (t, params) called after each recording, with the networks'
-        current parameters (to keep end-of-cycle snapshots: copy what you keep).
+    record_curves: False records the end only (unless seams.record says otherwise);
+    progress: a progress bar; device: None for numpy, or a torch device such as "cpu" or
+    "cuda"; seams: what else changes (helpers.training.seams.Seams: the schedule, the
+    recording steps, a mini-batch hook, the rows' gathering, dropout, the parts measured,
+    stopping on divergence, a hook after each recording).
     Output: (params as numpy arrays keyed W1 (N, m, d), b1, W2, b2, history) where history
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
     "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
     whole-set evaluations)}. JSON-serialisable.
     """
     lambdas, seeds = _check_arguments(split, settings, lambdas, seeds)
-    etas = learning_rates(settings, eta)
+    etas = learning_rates(settings, seams.eta)
     total = len(etas)
-    record_at = _record_steps(settings, record_curves, total) if record is None else \
-        {int(t) for t in record if 0 <= t < total} | {total}
+    record_at = _record_steps(settings, record_curves, total) if seams.record is None else \
+        {int(t) for t in seams.record if 0 <= t < total} | {total}
     dtype = np.dtype(settings.dtype)
     start = init_params(split.X_train.shape[1], settings.m, seeds, dtype)
     params, data, lam = to_engine(split, start, np.asarray(lambdas, dtype), dtype, device)
-    state = State(params, data, lam, lambdas, seeds, parts)
-    state.dropout(dropout, settings.seed, device)
-    if rows is not None and device is not None:
-        raise ValueError("rows runs on the numpy engine only: leave device at None")
-    state.rows_of = rows
+    state = State(params, data, lam, lambdas, seeds, seams.parts)
+    state.dropout(seams.dropout, settings.seed)
+    state.rows_of = seams.rows
     batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
     seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
     use_w1_scale = 1 - 2 * float(etas.max(initial=0)) * max(lambdas) > MIN_DECAY
     w1_scale = xp(params["W1"]).ones_like(lam) if use_w1_scale else None
+    scale = Scale(w1_scale, lam)
     tick = Ticker(total)  # make's log, where make runs it (helpers.training.progress)
     for t in tqdm(range(total + 1), disable=not progress, mininterval=1,
                   desc=f"training {len(lambdas)} network(s)", unit="step"):
         tick(t)
-        if t in record_at or (w1_scale is not None and w1_scale.min() < FOLD_BELOW):
+        if t in record_at or scale.below(FOLD_BELOW):
             fold(params, w1_scale)
+            scale.folded()
         if t in record_at:
             seconds["evaluation"] += state.record(t)
-            if on_record is not None:
-                on_record(t, params)
+            if seams.on_record is not None:
+                seams.on_record(t, params)
         if t == total:
             break
         try:
-            state.step(t, next(batches), float(etas[t]), w1_scale, on_batch)
+            state.step(t, next(batches), float(etas[t]), w1_scale, seams.on_batch)
+            scale.step(float(etas[t]))
         except DivergenceError:
-            if not stop_on_divergence:
+            if not seams.stop_on_divergence:
                 raise
             fold(params, w1_scale)
             seconds["evaluation"] += state.record(t) if t not in record_at else 0
@@ -98,6 +90,31 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
     if state.stopped_at is not None:
         history["stopped_at"] = state.stopped_at
     return {k: to_numpy(v) for k, v in params.items()}, history
+
+
+class Scale:
+    """When to fold the W1 scale, read on the host: the scale itself for numpy; for torch a
+    numpy copy kept in step with it (the same float32 decays), so that no step waits for the
+    device to say how small the scale is."""
+
+    def __init__(self, w1_scale, lam):
+        self.scale = w1_scale
+        self.host = None if w1_scale is None or isinstance(w1_scale, np.ndarray) else \
+            np.ones(tuple(lam.shape), str(lam.dtype).removeprefix("torch."))
+        self.lam = None if self.host is None else to_numpy(lam).copy()
+
+    def below(self, limit: float) -> bool:
+        if self.scale is None:
+            return False
+        return bool((self.scale if self.host is None else self.host).min() < limit)
+
+    def step(self, eta: float) -> None:
+        if self.host is not None:
+            self.host *= 1 - 2 * eta * self.lam
+
+    def folded(self) -> None:
+        if self.host is not None:
+            self.host[...] = 1
 
 
 def _check_arguments(split, settings: Settings, lambdas, seeds):
@@ -154,12 +171,10 @@ def to_engine(split, params, lambdas, dtype, device):
             move(lam))
 
 
-def index_like(perm: np.ndarray, like):
-    return perm if isinstance(like, np.ndarray) else xp(like).from_numpy(perm).to(like.device)
-
-
-def to_numpy(a):
-    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+def snapshot(params: dict) -> dict:
+    """A numpy copy of engine parameters (an on_record hook keeps what it is given this way:
+    the parameters themselves change in place at the next step)."""
+    return {k: np.array(to_numpy(v), copy=True) for k, v in params.items()}
 
 
 class State:
@@ -171,25 +186,31 @@ class State:
         self.rows = {"step": [], "network": [], "lambda": [], "seed": []}
         mod = xp(params["W1"])
         self.buffer = mod.empty_like(params["W1"]) if mod is np else None  # torch: in place
-        self.keep = self.stopped_at = self.rows_of = None
+        self.keep = self.stopped_at = self.rows_of = self.order = None
 
-    def dropout(self, rate, seed: int, device) -> None:
+    def dropout(self, rate, seed: int) -> None:
         """Drop each hidden unit with probability rate (one per network) at every step."""
         rate = np.zeros(len(self.lambdas)) if rate is None else \
             np.broadcast_to(np.asarray(rate, dtype=float), (len(self.lambdas),))
         if not ((rate >= 0) & (rate < 1)).all():
             raise ValueError(f"dropout must be in [0, 1), got {rate.tolist()}")
-        if rate.any() and device is not None:
-            raise ValueError("dropout runs on the numpy engine only: leave device at None")
         if rate.any():  # one generator per network, as for its initialisation: network k
             # of a stack draws the masks it would draw alone (a stack equals separate runs)
             self.keep = 1 - rate
-            self.masks = [stream("dropout", seed) for _ in rate]
+            W1 = self.params["W1"]
+            if isinstance(W1, np.ndarray):
+                self.masks = [stream("dropout", seed) for _ in rate]
+            else:  # networks with the same seed draw the same numbers: one draw for them
+                self.masks = torch_generator(stream("dropout", seed), W1.device)
+                self.keep = xp(W1).tensor(self.keep, dtype=W1.dtype,
+                                          device=W1.device).reshape(-1, 1, 1)
 
     def step(self, t: int, batch, eta: float, w1_scale, on_batch) -> None:
         X, y = self.data["X_train"], self.data["y_train"]
-        index = index_like(batch, X)
-        X, y = (X[index] if self.rows_of is None else self.rows_of(batch, t)), y[index]
+        index = self.index(batch)
+        X, y = (X[index] if self.rows_of is None else self.rows_of(index, t)), y[index]
+        if X.dtype != self.params["W1"].dtype and not isinstance(X, np.ndarray):
+            X = X.to(self.params["W1"].dtype)  # the rows seam's float32 rows, float64 training
         if on_batch is not None:
             X, y = on_batch(X, y, t)
         U = None if self.keep is None else self.mask(X.shape[0])
@@ -198,10 +219,32 @@ class State:
         except DivergenceError as err:
             raise diverged(err, t, eta, self.lambdas) from None
 
-    def mask(self, n: int) -> np.ndarray:
-        """The scaled dropout masks (N, m, n) of one step, network k's from its own generator."""
+    def index(self, batch: np.ndarray):
+        """The mini-batch's indices on the engine: batch itself for numpy; on a device, a
+        slice of the epoch's order, copied to the device once an epoch (batch is a view of
+        it: helpers.training.loop.minibatches)."""
+        W1 = self.params["W1"]
+        if isinstance(W1, np.ndarray):
+            return batch
+        order = batch if batch.base is None else batch.base
+        if order.ndim != 1 or order.strides != batch.strides:  # not a slice of an order
+            return xp(W1).from_numpy(np.ascontiguousarray(batch)).to(W1.device)
+        if self.order is None or self.order[0] is not order:
+            self.order = (order, xp(W1).from_numpy(np.ascontiguousarray(order)).to(W1.device))
+        offset = (batch.__array_interface__["data"][0] - order.__array_interface__["data"][0])
+        start = offset // order.itemsize
+        return self.order[1][start : start + len(batch)]
+
+    def mask(self, n: int):
+        """The scaled dropout masks (N, m, n) of one step, network k's from its own generator
+        (numpy), or on a device from the run's torch generator (every network of a run has
+        the run's seed)."""
         N, m, _ = self.params["W1"].shape
-        U = np.empty((N, m, n), self.params["W1"].dtype)
+        W1 = self.params["W1"]
+        if not isinstance(W1, np.ndarray):
+            draws = xp(W1).rand((m, n), generator=self.masks, device=W1.device, dtype=W1.dtype)
+            return (draws < self.keep).to(W1.dtype) / self.keep
+        U = np.empty((N, m, n), W1.dtype)
         for k, (rng, keep) in enumerate(zip(self.masks, self.keep, strict=True)):
             U[k] = mask(rng, (m, n), keep, U.dtype)
         return U

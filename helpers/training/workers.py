@@ -16,11 +16,13 @@ next step: every job's training loop checks `helpers.training.progress.stopped`.
 """
 
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from helpers.training import loop, progress
+from helpers.training.seams import Seams
 
 WORKERS = 2  # jobs at once; fixed (not the core count), so that splits and digits are too
 
@@ -72,24 +74,24 @@ def split_networks(train, split, settings, lambdas, seeds, **kwargs) -> tuple:
     """train(split, settings, lambdas, seeds, **kwargs) for N networks as WORKERS stacks side by
     side (jobs), joined: (params, history) as one stack of N would give them. Each network's
     numbers do not depend on the stack it is in (its own initialisation, the shared batches).
-    kwargs may hold `dropout` (a float, or one per network: cut like the lambdas) and seams that
-    act on the shared mini-batch or the step only (eta, record, parts); not rows, on_batch
-    or on_record (they draw or keep per stack), nor stop_on_divergence (stacks would stop at
-    different steps): those train as one stack."""
+    The seams (kwargs["seams"], helpers.training.seams.Seams) may hold a dropout rate (a float,
+    or one per network: cut like the lambdas) and what acts on the shared mini-batch order or
+    the step only (eta, record, parts); with rows, on_batch or on_record (they draw or keep per
+    stack) or stop_on_divergence (stacks would stop at different steps), one stack trains."""
     lambdas, seeds = list(lambdas), list(seeds)
-    solo = any(kwargs.get(k) is not None for k in ("rows", "on_batch", "on_record")) or \
-        kwargs.get("stop_on_divergence") or len(lambdas) < 2
+    seams = kwargs.pop("seams", None) or Seams()
+    solo = any(getattr(seams, k) is not None for k in ("rows", "on_batch", "on_record")) or \
+        seams.stop_on_divergence or len(lambdas) < 2
     if solo:
-        return run([lambda: train(split, settings, lambdas, seeds, **kwargs)])[0]
-    dropout = kwargs.pop("dropout", None)
-    rates = None if dropout is None else np.broadcast_to(np.asarray(dropout, float),
-                                                         (len(lambdas),))
+        return run([lambda: train(split, settings, lambdas, seeds, seams=seams, **kwargs)])[0]
+    rates = None if seams.dropout is None else \
+        np.broadcast_to(np.asarray(seams.dropout, float), (len(lambdas),))
     parts = chunks(len(lambdas))
 
     def job(part, first):
-        extra = {} if rates is None else {"dropout": rates[part].tolist()}
-        return train(split, settings, lambdas[part], seeds[part],
-                     **{**kwargs, **extra, "progress": kwargs.get("progress", True) and first})
+        mine = seams if rates is None else replace(seams, dropout=rates[part].tolist())
+        return train(split, settings, lambdas[part], seeds[part], seams=mine,
+                     **{**kwargs, "progress": kwargs.get("progress", True) and first})
 
     done = run([lambda p=p, i=i: job(p, i == 0) for i, p in enumerate(parts)])
     return join([d[0] for d in done], [d[1] for d in done], parts)

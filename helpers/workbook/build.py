@@ -1,6 +1,7 @@
-"""Make's run of one notebook: `python -m helpers.workbook.build PROFILE NAME FOLDER`.
+"""Make's run of one notebook: `python -m helpers.workbook.build PROFILE NAME FOLDER [--device D]`.
 
-FOLDER (build/<profile>/notebooks) gets NAME.yaml (the profile's parameters, checked), then
+FOLDER (build/<profile>/notebooks) gets NAME.yaml (the profile's parameters, checked, with
+`device: D` for a notebook that trains, where make's DEVICE gives one), then
 papermill runs notebooks/NAME.ipynb into NAME.running.ipynb, renamed to NAME.ipynb only when
 it succeeded; a failed or interrupted run is kept as NAME.failed.ipynb, to read the error, and
 never under a name make takes for finished.
@@ -83,7 +84,7 @@ def environment(name: str) -> dict:
     return env
 
 
-def run(profile: str, name: str, folder: Path) -> int:
+def run(profile: str, name: str, folder: Path, device: str = "") -> int:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         held = lock(folder, name)
@@ -96,7 +97,7 @@ def run(profile: str, name: str, folder: Path) -> int:
         failed.unlink(missing_ok=True)
         try:
             profiles.check_profile(profile)
-            text = profiles.yaml.safe_dump(profiles.parameters_for(profile, name),
+            text = profiles.yaml.safe_dump(profiles.parameters_for(profile, name, device),
                                            sort_keys=False)
         except (ValueError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
@@ -225,10 +226,14 @@ def main(argv=None) -> int:
     if args[:1] == ["--plan"] and len(args) == 3:
         print(plan(args[1], Path(args[2]), sys.stdin.read()), flush=True)
         return 0
+    device = ""
+    if args[3:4] == ["--device"] and len(args) == 5:
+        args, device = args[:3], args[4]
     if len(args) != 3:
-        print("usage: python -m helpers.workbook.build PROFILE NOTEBOOK FOLDER", file=sys.stderr)
+        print("usage: python -m helpers.workbook.build PROFILE NOTEBOOK FOLDER [--device DEVICE]",
+              file=sys.stderr)
         return 2
-    return run(args[0], args[1], Path(args[2]))
+    return run(args[0], args[1], Path(args[2]), device)
 
 
 if __name__ == "__main__":

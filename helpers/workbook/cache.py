@@ -68,7 +68,12 @@ def imports(module: str) -> set:
             continue
         found.add(name)
         todo.append(name.rpartition(".")[0])  # the package it is in
-        for node in ast.walk(ast.parse(path.read_text())):
+        try:
+            tree = ast.parse(path.read_text())
+        except SyntaxError as err:  # a file being edited (or merged) while a kernel runs
+            raise Stale(f"{path.name} of {name} does not parse ({err.msg}, line {err.lineno}): "
+                        "it is being edited; the run is not cached") from None
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and \
                     (node.module or "").split(".")[0] == "helpers":
                 todo.append(node.module)  # from helpers.x import y: y a module, or a name in x

@@ -4,10 +4,11 @@
 loaded (its name, version, kernel and thread count, from threadpoolctl), and torch with its
 thread count where it is loaded. The last digits of a training depend on all of them.
 
-`python -m helpers.workbook.environment FILE` is make's stamp: it writes FILE (JSON: the
-stack, without the thread counts that make itself sets per notebook, and the fingerprint of
-the CIFAR-10 files) only when that differs from what FILE holds, so that every notebook of a
-profile reruns after an upgrade or a change of data, and only then.
+`python -m helpers.workbook.environment FILE [--device DEVICE]` is make's stamp: it writes
+FILE (JSON: the stack, without the thread counts that make itself sets per notebook, the
+fingerprint of the CIFAR-10 files, and make's DEVICE where one is given) only when that
+differs from what FILE holds, so that every notebook of a profile reruns after an upgrade, a
+change of data or of DEVICE, and only then.
 """
 
 import json
@@ -37,8 +38,9 @@ def numeric_stack(threads: bool = True) -> dict:
     return stack
 
 
-def stamp(data_dir=None) -> dict:
-    """The stack (no thread counts) and the data's fingerprint, as make's stamp holds them."""
+def stamp(data_dir=None, device: str = "") -> dict:
+    """The stack (no thread counts), the data's fingerprint and the training's device (make's
+    DEVICE, "" for numpy), as make's stamp holds them."""
     from helpers.cifar.data import find_cifar10, folder_fingerprint
 
     folder = find_cifar10(data_dir)
@@ -47,6 +49,7 @@ def stamp(data_dir=None) -> dict:
     except metadata.PackageNotFoundError:
         torch = None
     return {"numeric_stack": numeric_stack(threads=False), "torch_installed": torch,
+            **({"device": device} if device else {}),
             "data": {"folder": str(folder), "fingerprint": folder_fingerprint(folder)}}
 
 
@@ -63,19 +66,23 @@ def write_if_changed(path, content: dict) -> bool:
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    device = ""
+    if args[1:2] == ["--device"] and len(args) == 3:
+        args, device = args[:1], args[2]
     if len(args) != 1:
-        print("usage: python -m helpers.workbook.environment STAMP_FILE", file=sys.stderr)
+        print("usage: python -m helpers.workbook.environment STAMP_FILE [--device DEVICE]",
+              file=sys.stderr)
         return 2
     from helpers.cifar.download import DataError
 
     try:
-        content = stamp()
+        content = stamp(device=device)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if write_if_changed(args[0], content):
-        print(f"{args[0]}: the numeric stack or the data changed (or a first build): every "
-              "notebook of this profile runs")
+        print(f"{args[0]}: the numeric stack, the data or DEVICE changed (or a first build): "
+              "every notebook of this profile runs")
     return 0
 
 

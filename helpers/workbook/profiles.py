@@ -85,11 +85,13 @@ def load_profile(profile: str) -> dict:
     return data
 
 
-def parameters_for(profile: str, notebook: str) -> dict:
+def parameters_for(profile: str, notebook: str, device: str = "") -> dict:
     """The parameters of one notebook under a profile, checked against the notebook.
 
-    Order of precedence: the notebook's own section, then the shared section (only the keys
-    the notebook has), then profile=<profile>. ValueError for unknown notebook-section keys.
+    Order of precedence: device (make's DEVICE: "cpu", "cuda"; "" leaves the profile's) for a
+    notebook that has the parameter, the notebook's own section, then the shared section (only
+    the keys the notebook has), then profile=<profile>. ValueError for unknown
+    notebook-section keys.
     """
     data = load_profile(profile)
     path = NOTEBOOKS / f"{notebook}.ipynb"
@@ -98,6 +100,8 @@ def parameters_for(profile: str, notebook: str) -> dict:
     own = data.get(notebook, {})
     check(own, path)
     values = {"profile": profile, **shared, **own} if "profile" in known else {**shared, **own}
+    if device and "device" in known:
+        values["device"] = device
     check_values(values, known, f"params/{profile}.yaml, {notebook}")
     return values
 

@@ -21,6 +21,7 @@ from helpers.cifar.data import load_split
 from helpers.experiments.search import best, centred_range, lambda_values, search
 from helpers.model.accuracy import accuracies, over_seeds
 from helpers.training import progress
+from helpers.training.seams import Seams
 from helpers.training.settings import Settings
 from helpers.training.workers import train
 from helpers.workbook import cache, profiles, results
@@ -167,21 +168,29 @@ class Section:
             self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + seconds
         return value, seconds
 
+    @property
+    def device(self):
+        """The engine of this run's training, its `device` parameter: None for numpy (""), or
+        a torch device ("cpu", "cuda"). An argument of every training, so in its cache key."""
+        return self.parameters.get("device") or None
+
     def train(self, split, settings: Settings, lam: float, **seams):
-        """n_seeds networks with lambda `lam`, seeds seed, seed + 1, ..., side by side.
+        """n_seeds networks with lambda `lam`, seeds seed, seed + 1, ..., side by side, on the
+        run's device; seams: the fields of helpers.training.seams.Seams (eta=, record=, ...).
 
         Output (params, history); the first network is the headline run."""
         p = self.parameters
         seeds = list(range(p.get("seed", 0), p.get("seed", 0) + p.get("n_seeds", 1)))
         self.lambdas_trained = [lam] * len(seeds)
         net, history = self.cached(train, split, settings, self.lambdas_trained, seeds=seeds,
-                                   label=f"{len(seeds)} network(s) side by side", **seams)
+                                   label=f"{len(seeds)} network(s) side by side",
+                                   device=self.device, seams=Seams(**seams))
         self.numbers.update(seeds=seeds, history=history)
         return net, history
 
     def search(self, split, settings: Settings, lambdas) -> tuple:
         """One network per lambda, all at once: (search()'s rows, the best three)."""
-        rows = self.cached(search, split, settings, lambdas,
+        rows = self.cached(search, split, settings, lambdas, device=self.device,
                            label=f"the search, {len(lambdas)} networks side by side")
         self.numbers.update(runs=rows, best=best(rows, k=3))
         return rows, self.numbers["best"]
