@@ -93,6 +93,22 @@ def test_the_plan_names_what_make_will_run_and_the_last_builds_times(tmp_path):
     assert build.plan("assignment", tmp_path, "").endswith("up to date")
 
 
+def test_a_first_build_plans_with_the_reference_builds_times(tmp_path, monkeypatch):
+    from helpers.workbook import build
+
+    monkeypatch.setattr(build, "reference_seconds",
+                        lambda profile: {"08-bonus": 400.0} if profile == "assignment" else {})
+    commands = ".venv/bin/python -m helpers.workbook.build assignment 08-bonus build/x\n" \
+               ".venv/bin/python -m helpers.workbook.build assignment report build/x\n"
+    text = build.plan("assignment", tmp_path, commands)
+    assert "08-bonus  no earlier build here; about 6 min 40 s in the reference build" in text
+    assert "report    no earlier build of it: no estimate" in text
+    assert "about 6 min 40 s in all, for those with an estimate" in text
+    assert "reference build" not in build.plan("quick", tmp_path, commands)
+    monkeypatch.undo()
+    assert set(build.reference_seconds("assignment")) >= {"08-bonus", "04-lambda-coarse-search"}
+
+
 def test_every_notebook_runs_on_one_blas_thread_whatever_make_j(monkeypatch):
     from helpers import registry
     from helpers.workbook import build

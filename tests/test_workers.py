@@ -102,3 +102,18 @@ def test_a_stack_cut_in_two_on_the_torch_engine_gives_one_stacks_numbers():
     for name, value in whole.items():
         np.testing.assert_allclose(cut[name], value, rtol=1e-5, atol=1e-6)
     assert cut_history["curves"]["network"] == history["curves"]["network"]
+
+
+def test_a_split_stack_prints_one_line_of_progress_under_the_callers_name(tmp_path, monkeypatch):
+    lines = tmp_path / "progress"
+    monkeypatch.setenv(progress.VARIABLE, str(lines))
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    split = synthetic_split()
+    progress.doing("the search, 4 networks side by side")
+    workers.train(split, SMALL, [0.0, 1e-3, 1e-2, 1e-1], [0, 1, 2, 3], progress=False)
+    said = lines.read_text().splitlines()
+    assert said and all(line.startswith("the search, 4 networks side by side: step ")
+                        for line in said)
+    steps = [int(line.split("step ")[1].split(" of")[0].replace(",", "")) for line in said]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))  # one stack's count
+    assert workers.run([progress.current, progress.current]) == [progress.current()] * 2

@@ -17,10 +17,16 @@ _doing = threading.local()  # per thread: jobs side by side (helpers.training.wo
 # name their own training
 
 
-def doing(what: str) -> None:
+def doing(what: str | None) -> None:
     """Name what trains next in this thread (a row and its seed), for the lines of the
-    trainings that follow."""
+    trainings that follow; None: they print none (a part of a stack split in jobs beside the
+    part that speaks for it)."""
     _doing.what = what
+
+
+def current() -> str | None:
+    """What this thread named with doing() ("training" when nothing was named)."""
+    return getattr(_doing, "what", "training")
 
 
 def clock(seconds: float) -> str:
@@ -40,12 +46,12 @@ class Ticker:
     def __init__(self, total: int):
         self.path, self.total = os.environ.get(VARIABLE), total
         self.start = self.last = time.monotonic()
-        self.what = getattr(_doing, "what", "training")
+        self.what = current()
 
     def __call__(self, t: int) -> None:
         if stop.is_set():
             raise Stopped(f"stopped at step {t} of {self.total}")
-        if not self.path:
+        if not self.path or self.what is None:
             return
         now = time.monotonic()
         if now - self.last < EVERY or t == 0:

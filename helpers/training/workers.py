@@ -37,7 +37,7 @@ def run(jobs: list) -> list:
         if len(jobs) == 1:
             return [jobs[0]()]
         pool = ThreadPoolExecutor(min(WORKERS, len(jobs)), thread_name_prefix="job")
-        futures = [pool.submit(job) for job in jobs]
+        futures = [pool.submit(_named, progress.current(), job) for job in jobs]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException:  # Ctrl-C while waiting
@@ -52,6 +52,13 @@ def run(jobs: list) -> list:
         if errors:  # the job that failed, not the ones it stopped
             raise next((e for e in errors if not isinstance(e, progress.Stopped)), errors[0])
         return [f.result() for f in futures]
+
+
+def _named(what, job):
+    """job() in a worker thread that first names what trains as the caller's thread did (a
+    job may name its own)."""
+    progress.doing(what)
+    return job()
 
 
 def chunks(count: int, parts: int = WORKERS) -> list:
@@ -89,6 +96,8 @@ def split_networks(train, split, settings, lambdas, seeds, **kwargs) -> tuple:
     parts = chunks(len(lambdas))
 
     def job(part, first):
+        if not first:
+            progress.doing(None)  # the first part's lines speak for the stack
         mine = seams if rates is None else replace(seams, dropout=rates[part].tolist())
         return train(split, settings, lambdas[part], seeds[part], seams=mine,
                      **{**kwargs, "progress": kwargs.get("progress", True) and first})

@@ -26,6 +26,7 @@ never under a name make takes for finished.
 """
 
 import fcntl
+import json
 import os
 import re
 import signal
@@ -177,24 +178,36 @@ class Watcher(threading.Thread):
 
 def plan(profile: str, folder: Path, commands: str) -> str:
     """What `make -n` will run (its commands, in order), with each notebook's time in the
-    last build of this profile."""
+    last build of this profile, or else the reference build's (notebooks/reference.json,
+    written by `make reference` on the machine named there), or else no estimate."""
     names = re.findall(r"helpers\.workbook\.build (?!--)\S+ (\S+) ", commands)
     if not names:
         return f"make: every notebook of {profile} is up to date"
-    last = timing.times(folder)
+    last, reference = timing.times(folder), reference_seconds(profile)
     width = max(map(len, names))
     lines = [f"make will run {len(names)} notebook(s) of {profile}, in this order (under -jN, "
              "some side by side):"]
     for name in names:
-        took = last.get(name)
-        lines.append(f"  {name:<{width}}  " + (f"took {progress.clock(took)} in the last build"
-                                                  if took is not None else
-                                                  "no earlier build of it: no estimate"))
-    known = [last[n] for n in names if n in last]
-    if known:
-        lines.append(f"  about {progress.clock(sum(known))} one after another, for those "
-                     "with an earlier build")
+        took, ref = last.get(name), reference.get(name)
+        lines.append(f"  {name:<{width}}  " + (
+            f"took {progress.clock(took)} in the last build" if took is not None else
+            f"no earlier build here; about {progress.clock(ref)} in the reference build"
+            if ref is not None else "no earlier build of it: no estimate"))
+    known = [last.get(n, reference.get(n)) for n in names]
+    if any(k is not None for k in known):
+        lines.append(f"  about {progress.clock(sum(k for k in known if k is not None))} in all"
+                     + ("" if all(k is not None for k in known) else ", for those with an "
+                        "estimate"))
     return "\n".join(lines)
+
+
+def reference_seconds(profile: str) -> dict:
+    """{notebook: seconds} of the reference build of `profile` ({} where there is none)."""
+    try:
+        entry = json.loads((NOTEBOOKS / "reference.json").read_text())["profiles"][profile]
+        return {k: float(v) for k, v in entry["seconds"].items() if v is not None}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _interrupted(signum, frame):
