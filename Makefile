@@ -13,8 +13,8 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "variables: PROFILE=name (params/NAME.yaml; default assignment), DEVICE=cpu|cuda (every"
-	@echo "  training notebook on the torch engine on that device; default: numpy), as in"
-	@echo "  make report PROFILE=quick DEVICE=cuda"
+	@echo "  training notebook on the torch engine on that device; default: numpy), JOBS=n"
+	@echo "  (notebooks at a time; default 2, as -jN), as in make report PROFILE=quick DEVICE=cuda"
 
 setup: $(STAMP) ## create .venv with every dependency (torch pinned) and register the kernel
 
@@ -102,6 +102,10 @@ MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
 include build/sections.mk
 build/sections.mk: notebooks/sections.toml helpers/registry.py helpers/paths.py
 	@mkdir -p build && python3 -m helpers.registry makefile > $@.tmp && mv -f $@.tmp $@
+# Two notebooks at a time unless told otherwise (make -j1 report: one at a time; JOBS=3): a
+# notebook's idle moments (starting, loading, a training of one stack) are another's work.
+JOBS ?= 2
+MAKEFLAGS += -j$(JOBS)
 # Every notebook runs on one BLAS thread, never more whatever -j: its trainings run as jobs
 # two at a time (helpers/training/workers.py), so both cores are busy and a job's digits do
 # not depend on -j or the machine. `make report` and `make -j2 report` give the same digits.

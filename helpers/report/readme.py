@@ -188,7 +188,7 @@ def times(entry: dict | None) -> str:
             f"({plural(m['cores'], 'core')}), "
             f"{bonus / 60:.1f} of them in the bonus (its training time, row by row, is under "
             f"the ablation above). Each notebook keeps two cores busy (its trainings run as "
-            f"jobs two at a time, one BLAS thread each, so `make report` and `make -j2 report` "
+            f"jobs two at a time, one BLAS thread each, so `make report` and `make -j1 report` "
             f"give the same digits), and training found in the cache takes no time.")
 
 

@@ -322,7 +322,9 @@ def shown(value) -> str:
     if isinstance(value, dict) and "m" in value and "cycles" in value:
         from helpers.experiments.bonus import Recipe
 
-        return Recipe(**value).describe()
+        said = Recipe(**value).describe().split(", ")  # a row's recipe lacks its own pick:
+        return ", ".join(p for p in said if all(k in value for k in SEARCHED)  # not said
+                         or not p.startswith(("lambda =", "dropout", "no dropout")))
     return f"{value:.4g}" if isinstance(value, float) else repr(value)
 
 
