@@ -219,3 +219,15 @@ def test_the_committed_reference_was_written_by_the_command():
         assert reference.facts(entry["results"]) == {
             "accuracies": entry["accuracies"], "choices": entry["choices"]}, profile
         assert entry["machine"]["numeric_stack"]["blas"] and entry["machine"]["cpu"]
+
+
+def test_two_builds_compared_as_a_build_with_the_reference(tmp_path, capsys):
+    first = build(tmp_path / "a", results())
+    second = build(tmp_path / "b", results(shift=0.0001))
+    assert reference.main(["compare", "assignment", str(first), str(second)]) == 0
+    assert "agrees with" in capsys.readouterr().out
+    runs = results()
+    runs[NB["bonus"]]["rows"][1]["gain"]["verdict"] = "no measurable difference"
+    third = build(tmp_path / "c", runs)
+    assert reference.main(["compare", "assignment", str(first), str(third)]) == 1
+    assert "snapshots: verdict" in capsys.readouterr().out

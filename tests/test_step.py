@@ -97,8 +97,11 @@ MUTATIONS = {
     "decay with the wrong sign": ("decay = 1 - 2 * eta * lam", "decay = 1 + 2 * eta * lam"),
     "b1 step with the wrong sign": ('params["b1"] += G1.sum', 'params["b1"] -= G1.sum'),
     "b2 step with the wrong sign": ('params["b2"] += db2', 'params["b2"] -= db2'),
-    "W2 step with the wrong sign": ('params["W2"] += G @ H.mT', 'params["W2"] -= G @ H.mT'),
-    "W1 step not divided by the scale": ("G1 = G1 / w1_scale", "G1 = G1 * 1"),
+    "W2 step with the wrong sign": ('params["W2"] += (H @ G.mT).mT',
+                                    'params["W2"] -= (H @ G.mT).mT'),
+    "W2 step not transposed back": ('params["W2"] += (H @ G.mT).mT',
+                                    'params["W2"] += (H @ G.mT).mT[..., ::-1]'),
+    "W1 step not divided by the scale": ("G1 /= w1_scale", "G1 *= 1"),
 }
 
 

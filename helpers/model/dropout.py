@@ -11,22 +11,25 @@ G1 up to the factor 1 / keep: backward multiplies it in.
 
 import numpy as np
 
-from helpers.model.network import deltas, scores, softmax
+from helpers.model.network import deltas, scores, softmax, xp
 
 
-def mask(rng: np.random.Generator, shape, keep, dtype=np.float32) -> np.ndarray:
+def mask(rng: np.random.Generator, shape, keep, dtype=np.float32, out=None) -> np.ndarray:
     """The scaled mask U of `shape` (e.g. (N, m, n)): 1 / keep with probability keep, else 0.
 
     keep: a float in (0, 1], or an array of them that broadcasts to shape, such as (N, 1, 1)
-    for one rate per network; keep = 1 gives ones (no dropout). dtype of the result.
+    for one rate per network; keep = 1 gives ones (no dropout). dtype of the result; out: an
+    array of that shape and dtype to write it to (returned), else a new one.
     """
     keep = np.asarray(keep, dtype=dtype)
     if not np.all((keep > 0) & (keep <= 1)):
         raise ValueError(f"keep must be in (0, 1], got {keep!r}")
+    out = np.empty(shape, dtype) if out is None else out
     if np.all(keep == 1):
-        return np.ones(shape, dtype)
+        out[...] = 1
+        return out
     draws = rng.random(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
-    return (draws < keep).astype(dtype) / keep
+    return np.divide(draws < keep, keep, out=out, dtype=out.dtype)  # 1 / keep or 0, one pass
 
 
 def torch_generator(rng: np.random.Generator, device):
@@ -45,7 +48,7 @@ def forward(params: dict, X, U, w1_scale=None):
     w1_scale as in helpers.model.network.scores.
     """
     _, H = scores(params, X, w1_scale)
-    H_drop = H * U
+    H_drop = xp(H).multiply(H, U, out=H)  # in place: H is scores' own array
     S = params["W2"] @ H_drop + params["b2"]
     return softmax(S), H_drop
 

@@ -87,7 +87,9 @@ def deltas(params: dict, y, P, H, scale: float = 1.0):
     n = P.shape[-1]
     G = P * (scale / n)
     G[:, y, xp(G).arange(n)] -= scale / n
-    return G, (params["W2"].mT @ G) * (H > 0)
+    G1 = params["W2"].mT @ G
+    G1 *= H > 0  # in place: G1 is the product's own array
+    return G, G1
 
 
 def backward(params: dict, X, y, P, H) -> dict:

@@ -3,6 +3,7 @@ against them.
 
     python -m helpers.report.reference write [--profile P ...]   # make reference
     python -m helpers.report.reference check [PROFILE]           # make check-reference
+    python -m helpers.report.reference compare PROFILE FIRST SECOND  # two builds (CI: engines)
 
 `write` reads build/<profile>/results/*.json of each profile the README shows (PROFILES) and
 writes, per profile: the results the README's blocks are built from (the results files less
@@ -420,6 +421,15 @@ def check(reference: dict, build: Path, profile: str,
     return 1, lines
 
 
+def compare_builds(first: Path, second: Path, profile: str) -> tuple:
+    """(exit status, lines): does second/<profile>/results agree with first/<profile>/results
+    as a build agrees with the reference (check), the first build standing for it? E.g. the
+    torch engine's build of a profile against the numpy engine's (CI)."""
+    runs = load_build(first, profile)
+    made = {"profiles": {profile: {**facts(runs), "machine": machine()}}}
+    return check(made, second, profile, str(first / profile / "results"))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -431,7 +441,21 @@ def main(argv=None) -> int:
     for p in (w, c):
         p.add_argument("--reference", default=str(REFERENCE), help="the reference file")
         p.add_argument("--build", default=str(paths.BUILD), help="holds <profile>/results")
+    b = sub.add_parser("compare", help="does SECOND/PROFILE/results agree with FIRST's, as a "
+                                       "build with the reference?")
+    b.add_argument("profile")
+    b.add_argument("first")
+    b.add_argument("second")
     args = parser.parse_args(argv)
+    if args.command == "compare":
+        try:
+            status, lines = compare_builds(paths.resolve(args.first),
+                                           paths.resolve(args.second), args.profile)
+        except ReferenceError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(*lines, sep="\n")
+        return status
     build, path = paths.resolve(args.build), paths.resolve(args.reference)
     try:
         if args.command == "write":

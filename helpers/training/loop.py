@@ -246,7 +246,7 @@ class State:
             return (draws < self.keep).to(W1.dtype) / self.keep
         U = np.empty((N, m, n), W1.dtype)
         for k, (rng, keep) in enumerate(zip(self.masks, self.keep, strict=True)):
-            U[k] = mask(rng, (m, n), keep, U.dtype)
+            mask(rng, (m, n), keep, U.dtype, out=U[k])
         return U
 
     def record(self, t: int) -> float:
