@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks import goals, suite, wide
+from benchmarks import goals, harness, suite, wide
 from benchmarks.bench import main
 from benchmarks.output import OWN_PROCESS, write_json
 from benchmarks.references import GROUPS
@@ -70,6 +70,27 @@ def assert_bonus_rows(bonus: list) -> None:
         assert gemm["target"] == ">= 0.70 of the GEMM rate" and gemm["met"] in (True, False)
         assert user["reference"].startswith(f"{n} x PyTorch-user step (Dropout")
         assert user["ratio"] == pytest.approx(user["reference_median_s"] / user["median_s"])
+
+
+def test_ratios_are_taken_per_repetition_and_spread():
+    times = {"products": [1.0, 2.0, 3.0], "step": [2.0, 2.0, 4.0]}
+    assert harness.ratios(times, "products", "step") == [0.5, 1.0, 0.75]
+    assert harness.spread([0.5, 1.0, 0.75]) == {"median": 0.75, "min": 0.5, "q1": 0.625,
+                                                 "q3": 0.875, "max": 1.0, "n": 3}
+    runs = []
+    timed = harness.interleaved_times({"a": lambda: runs.append("a"),
+                                       "b": lambda: runs.append("b")}, 2)
+    assert runs == ["a", "b"] * 3 and [len(v) for v in timed.values()] == [2, 2]  # warm-up
+
+
+def test_the_recipe_step_drops_out_per_network_and_leaves_the_data_unchanged():
+    shape = {**QUICK, "d": wide.D, "recipe": QUICK["recipe"]}
+    X, y = data(shape)
+    before = X.copy()
+    run = wide.our_recipe_steps(shape, X, y, batches(shape), [0.0, 0.2, 0.5])
+    run()
+    run()
+    np.testing.assert_array_equal(X, before)
 
 
 def test_the_torch_users_flips_and_shifts_are_the_engines():
