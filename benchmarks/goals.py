@@ -7,11 +7,12 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# The groups of rows, in the table's order: goals 1 to 5 of the issues, and the engines
-# (torch, one BLAS thread) beside them with no target.
-STEP, SEARCH, ENGINE, REPORT, MEMORY, BONUS = ("1 step", "2 search", "engine", "3 report",
-                                               "4 memory", "5 bonus")
-GOALS = (STEP, SEARCH, ENGINE, REPORT, MEMORY, BONUS)
+# The groups of rows, in the table's order: goals 1 to 6 of the issues, and the engines
+# (torch, one BLAS thread) beside them with no target. Goal 6: the report's steps as it runs
+# them, jobs on one BLAS thread each (issue 20).
+STEP, SEARCH, ENGINE, REPORT, MEMORY, BONUS, JOBS = ("1 step", "2 search", "engine", "3 report",
+                                                     "4 memory", "5 bonus", "6 jobs")
+GOALS = (STEP, SEARCH, ENGINE, REPORT, MEMORY, BONUS, JOBS)
 
 REPORT_BUDGET_S = 1200.0  # the whole report with the range test and the bonus (issue 9)
 MEMORY_GIB = 3.0  # peak resident memory of the 100-network search and its data

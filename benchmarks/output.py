@@ -13,7 +13,8 @@ from benchmarks.rows import Row
 from helpers.workbook.results import atomic_write
 
 OWN_PROCESS = ("references (PyTorch user, products alone) and the torch engines: each timed in "
-               "a fresh process of its own; the numpy engine in this one")
+               "a fresh process of its own; the numpy engine in this one; goal 6's products, "
+               "one BLAS thread like its steps, interleaved with them in this one")
 BUSY_LOAD = 1.5  # a load average above this on the 2 cores: the busy note is printed
 BUSY = ("note: other processes used the cores; a two-thread BLAS call then waits for a "
         "scheduler tick (about 4 ms), which hits small products most")
@@ -51,11 +52,12 @@ def show(result: dict) -> None:
 def table(rows: list) -> str:
     """The rows (Row) as a fixed-width text table."""
     lines = [f"{'goal':<9}{'measured':<62}{'median':>11}  {'reference':<58}{'median':>11}"
-             f"{'ratio':>8}  {'target':<26}met"]
+             f"{'ratio':>8}  {'spread':<11}{'target':<26}met"]
     for r in rows:
         lines.append(f"{r.goal:<9}{r.what[:61]:<62}{_fmt(r.median_s):>11}  "
                      f"{r.reference[:57]:<58}{_fmt(r.reference_median_s):>11}"
-                     f"{_fmt(r.ratio, 2):>8}  {r.target:<26}{MET[r.met]}")
+                     f"{_fmt(r.ratio, 2):>8}  {_range(r.ratio_spread):<11}{r.target:<26}"
+                     f"{MET[r.met]}")
     return "\n".join(lines)
 
 
@@ -63,18 +65,25 @@ def markdown(result: dict, goals=GOALS) -> str:
     """One run of the JSON as a Markdown table (for the README), rows of `goals` only."""
     lines = [settings(result["environment"]) + f"; {result['finished']}"
              + (f"; {OWN_PROCESS}" if "reference_processes" in result else ""), "",
-             "| goal | measured | median (s) | reference | median (s) | ratio | target | met |",
-             "|---|---|---:|---|---:|---:|---|---|"]
+             "| goal | measured | median (s) | reference | median (s) | ratio | spread (min-max) "
+             "| target | met |",
+             "|---|---|---:|---|---:|---:|---|---|---|"]
     for r in (Row(**r) for r in result["rows"]):
         if r.goal in goals:
             lines.append(f"| {r.goal} | {r.what} | {_fmt(r.median_s, 3)} | {r.reference} | "
-                         f"{_fmt(r.reference_median_s, 3)} | {_fmt(r.ratio, 2)} | {r.target} "
+                         f"{_fmt(r.reference_median_s, 3)} | {_fmt(r.ratio, 2)} | "
+                         f"{_range(r.ratio_spread)} | {r.target} "
                          f"| {MET_MARKDOWN[r.met]} |")
     return "\n".join(lines)
 
 
 def _fmt(value, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
+
+
+def _range(spread: dict | None) -> str:
+    """A ratio's spread (harness.spread) as "min-max", or "" where it has none."""
+    return "" if spread is None else f"{spread['min']:.2f}-{spread['max']:.2f}"
 
 
 def write_json(path: Path, key: str, result: dict) -> None:

@@ -44,7 +44,7 @@ def torch_user_wide(shape: dict, networks: int) -> dict:
 
 def recipe_products(shape: dict, networks: int) -> dict:
     """The matrix products alone of the bonus recipe's step (the projection included)."""
-    return {"recipe_products": wide.recipe_products(shape)}
+    return {"recipe_products": wide.recipe_products(shape, networks)}
 
 
 def torch_user_recipe(shape: dict, networks: int) -> dict:

@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass
 class Row:
     """What was measured (`what`, `median_s`) against what (`reference`, its median), the
     ratio of the two, and the target the ratio is judged against (`met`: None where the goal
-    has no threshold or nothing was measured). The memory row holds GiB, not seconds."""
+    has no threshold or nothing was measured). The memory row holds GiB, not seconds.
+    ratio_spread: where the ratio was taken per repetition of the two sides timed next to
+    each other (harness.spread: median, min, q1, q3, max, n), how far it ranged; `ratio` is
+    then that median."""
 
     goal: str
     what: str
@@ -18,6 +21,7 @@ class Row:
     reference: str = ""
     reference_median_s: float | None = None
     ratio: float | None = None
+    ratio_spread: dict | None = None
     target: str = ""
     met: bool | None = None
     note: str = ""

@@ -2,14 +2,19 @@
 
 `rows` runs them all in the table's order. The numpy engine is timed in this process, every
 reference and the torch engines each in a fresh process of their own (`own`, a
-harness.OwnProcesses). A per-step time is a median over shape["steps"] steps divided by them.
+harness.OwnProcesses); goal 6 (the report's jobs, one BLAS thread each) times both its sides
+in this process, interleaved, since neither leaves a BLAS thread spinning. A per-step time is
+a median over shape["steps"] steps divided by them.
 """
 
+import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks import goals, wide, workloads
-from benchmarks.goals import BONUS, ENGINE, MEMORY, REPORT, SEARCH, STEP
+from threadpoolctl import threadpool_limits
+
+from benchmarks import goals, harness, jobs, wide, workloads
+from benchmarks.goals import BONUS, ENGINE, JOBS, MEMORY, REPORT, SEARCH, STEP
 from benchmarks.harness import OwnProcesses, interleaved, one_blas_thread
 from benchmarks.rows import Row
 from benchmarks.workloads import ENGINES, flops_per_step, our_steps
@@ -20,6 +25,8 @@ USER_STEPS = 5  # beside the search, the PyTorch user's step is timed over 5 tim
 CYCLE = 2 * workloads.search_n_s(workloads.FULL["n"])  # steps of the coarse search: 1800
 COARSE, SEEDS = "coarse search", "seed repeats"  # the two side-by-side runs of goal 2
 WIDE_NETWORKS = (1, 2)  # the bonus's wide step alone and its 2 seeds side by side
+SETTLE_S = 0.25  # goal 6's gain: a pause before each side, so that OpenBLAS's threads, left
+# spinning (about 0.1 s) by the two-thread side, are asleep when the one-thread jobs start
 GIB, MIB = 2**30, 2**20
 
 
@@ -37,7 +44,9 @@ def rows(shape: dict, own: OwnProcesses, whole_search: bool, data_path, build: P
     found += report_rows(build, profile)
     found += memory_rows(X)
     found += wide_rows(shape, X, y, own)  # after the memory row: its peak is the search's
-    return found + recipe_rows(shape, own, build, profile)
+    found += recipe_rows(shape, own, build, profile)
+    raw = (X, y) if X.shape[1] == wide.D else workloads.data({**shape, "d": wide.D})
+    return found + job_rows(shape, X, y, raw) + gain_rows(shape, X, y, raw)
 
 
 def gflops(flops: float, seconds: float) -> str:
@@ -268,3 +277,49 @@ def recipe_rows(shape: dict, own: OwnProcesses, build: Path, profile: str) -> li
                 reference="PyTorch user's version (torch projection, nn.Sequential, SGD)",
                 reference_median_s=t["torch_user_recipe"], ratio=t["torch_user_recipe"] / t["ours"],
                 note="ratio: times faster than PyTorch")]
+
+
+def job_rows(shape: dict, X, y, raw) -> list:
+    """Goal 6: each kind of job the report trains (benchmarks/jobs.py), its step on ONE BLAS
+    thread as workers.run runs it, against its matrix products alone on one BLAS thread: both
+    sides numpy in this process, interleaved shape["job_reps"] times; the ratio (products /
+    step, the fraction of the GEMM rate reached) taken per repetition, its median judged.
+    X, y: the assignment's data (shape["d"]); raw: wide.D pixels, for the bonus's jobs."""
+    found = []
+    for job in jobs.kinds(shape):
+        at = jobs.shape_of(shape, job)
+        data = (X, y) if job["recipe"] is None else raw
+        sides = {"step": jobs.steps(shape, job, *data, workloads.batches(at)),
+                 "products": jobs.products(shape, job)}
+        with threadpool_limits(limits=1, user_api="blas"):  # as workers.run: both sides
+            times = harness.interleaved_times(sides, shape["job_reps"])
+        t = {k: statistics.median(v) / shape["steps"] for k, v in times.items()}
+        rate = {k: gflops(jobs.flops(shape, job), v) for k, v in t.items()}
+        ratio = harness.spread(harness.ratios(times, "products", "step"))
+        found.append(Row(goal=JOBS, what=f"{job['label']}, {rate['step']}", median_s=t["step"],
+                         reference=f"its products alone, one BLAS thread, {rate['products']}",
+                         reference_median_s=t["products"], ratio=ratio["median"],
+                         ratio_spread=ratio, **goals.GEMM_RATE.judge(ratio["median"]),
+                         note=f"one BLAS thread, interleaved in this process; "
+                              f"{jobs.describe(job)}; ratio per repetition, median of "
+                              f"{ratio['n']} x {shape['steps']} steps"))
+    return found
+
+
+def gain_rows(shape: dict, X, y, raw) -> list:
+    """Goal 6, why the report runs jobs: two one-thread jobs side by side (workers.run)
+    against the same work on workers.WORKERS BLAS threads (jobs.gains), interleaved
+    shape["job_reps"] times with a pause before each; ratio: the threads' time / the jobs'
+    (above 1: the jobs did the work sooner), per repetition; no target."""
+    found = []
+    for what, reference, sides in jobs.gains(shape, X, y, raw):
+        times = harness.interleaved_times(sides, shape["job_reps"], pause=SETTLE_S)
+        t = {k: statistics.median(v) / shape["steps"] for k, v in times.items()}
+        ratio = harness.spread(harness.ratios(times, "threads", "jobs"))
+        found.append(Row(goal=JOBS, what=f"{what}, one BLAS thread each", median_s=t["jobs"],
+                         reference=reference, reference_median_s=t["threads"],
+                         ratio=ratio["median"], ratio_spread=ratio,
+                         note=f"ratio: the threads' time / the jobs' (above 1: the jobs are "
+                              f"sooner), per repetition, median of {ratio['n']}; seconds per "
+                              f"step of all the networks; {shape['steps']} steps a repetition"))
+    return found

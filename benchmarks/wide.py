@@ -14,6 +14,7 @@ import numpy as np
 
 from benchmarks.workloads import ETA, LAM, torch_sgd
 from helpers.cifar.augment import CHANNELS, SIDE, flip_shift
+from helpers.cifar.projection import Projection
 from helpers.model.dropout import mask
 from helpers.model.network import K, init_params
 from helpers.training.step import fold, sgd_step
@@ -99,43 +100,52 @@ def augments(recipe: dict) -> bool:
     return recipe["max_shift"] > 0 or recipe["p_flip"] > 0
 
 
-def our_recipe_steps(shape: dict, X, y, batches: list):
-    """A callable running the chosen recipe's steps as helpers.experiments.bonus trains them:
-    with augmentation, the gather of raw rows, flip_shift and the projection ((X - mean) V)
-    every step; without, the gather of rows projected once beforehand (as features() does);
-    then a fresh scaled mask when it drops out, and sgd_step with the decay scale."""
+def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
+    """A callable running the recipe's steps as helpers.experiments.bonus trains them
+    (helpers.training.loop.State.step with bonus.rows_hook): with augmentation, the gather of
+    raw rows, flip_shift and the projection (a helpers.cifar.projection.Projection) every step;
+    without, the gather of rows projected once beforehand (as features() does); then, when a
+    network drops out, fresh scaled masks (N, m, n), each network's from its own generator as
+    State.mask draws them, and sgd_step with the decay scale.
+    dropouts: one rate per network side by side (default: the recipe's, one network)."""
     r = shape["recipe"]
-    mean, V = components(X.shape[1], r["k"])
-    params = init_params(r["k"], r["m"], [0])
-    lam = np.full((1, 1, 1), LAM, np.float32)
+    rates = [r["dropout"]] if dropouts is None else list(dropouts)
+    networks = len(rates)
+    project = Projection(*components(X.shape[1], r["k"]), 1.0)
+    params = init_params(r["k"], r["m"], range(networks))
+    lam = np.full((networks, 1, 1), LAM, np.float32)
     scale, buffer = np.ones_like(lam), np.empty_like(params["W1"])
-    flips, masks = np.random.default_rng([3, 0]), np.random.default_rng([2, 0])
-    projected = None if augments(r) else (X - mean) @ V
+    flips = np.random.default_rng([3, 0])
+    masks = [np.random.default_rng([2, k]) for k in range(networks)] if any(rates) else None
+    projected = None if augments(r) else project(X)
 
     def run():
         for batch in batches:
             if projected is None:
-                Z = (flip_shift(X[batch], flips, r["max_shift"], r["p_flip"]) - mean) @ V
+                Z = project(flip_shift(X[batch], flips, r["max_shift"], r["p_flip"]))
             else:
                 Z = projected[batch]
-            U = mask(masks, (1, r["m"], len(batch)), 1 - r["dropout"], np.float32) \
-                if r["dropout"] else None
+            U = None
+            if masks is not None:
+                U = np.empty((networks, r["m"], len(batch)), np.float32)
+                for k, (rng, rate) in enumerate(zip(masks, rates, strict=True)):
+                    U[k] = mask(rng, (r["m"], len(batch)), 1 - rate, np.float32)
             sgd_step(params, Z, y[batch], lam, ETA, buffer, scale, U)
         fold(params, scale)
     return run
 
 
-def recipe_products(shape: dict):
+def recipe_products(shape: dict, networks: int = 1):
     """A callable running only the matrix products of the recipe's steps: the projection
-    (n, d) x (d, k) when it augments (projected each step), then one network's step products
-    at d = k (workloads.products)."""
+    (n, d) x (d, k) when it augments (projected each step), then the step products of
+    `networks` networks side by side at d = k (workloads.products)."""
     from benchmarks.workloads import products
 
     r = shape["recipe"]
     rng = np.random.default_rng(5)
     Xb = rng.standard_normal((shape["batch"], shape["d"]), dtype=np.float32)
     _, V = components(shape["d"], r["k"])
-    network, project = products({**shape, "d": r["k"], "m": r["m"]}, 1), augments(r)
+    network, project = products({**shape, "d": r["k"], "m": r["m"]}, networks), augments(r)
 
     def run():
         for _ in range(shape["steps"] if project else 0):
@@ -144,13 +154,13 @@ def recipe_products(shape: dict):
     return run
 
 
-def recipe_flops(shape: dict) -> float:
-    """Per step: the projection 2 n d k (when it augments), the network's products at d = k."""
+def recipe_flops(shape: dict, networks: int = 1) -> float:
+    """Per step: the projection 2 n d k (when it augments), the networks' products at d = k."""
     from benchmarks.workloads import flops_per_step
 
     r = shape["recipe"]
     return 2.0 * shape["batch"] * shape["d"] * r["k"] * augments(r) + \
-        flops_per_step({**shape, "d": r["k"], "m": r["m"]}, 1)
+        flops_per_step({**shape, "d": r["k"], "m": r["m"]}, networks)
 
 
 def torch_user_recipe(shape: dict, X, y, batches: list):

@@ -25,12 +25,14 @@ from helpers.workbook.timing import times
 FULL = {"n": 45000, "d": 3072, "m": 50, "batch": 100, "lambdas": 100, "seeds": 10,
         "steps": 12, "eval_images": 5000, "reps": 5, "wide": [1000, 2000],
         "recipe": {"m": 1000, "k": 256, "dropout": 0.2, "max_shift": 3, "p_flip": 0.5},
-        "read_chosen": True}
+        "read_chosen": True, "job_reps": 11}
 QUICK = {"n": 500, "d": 64, "m": 8, "batch": 20, "lambdas": 4, "seeds": 3,
          "steps": 2, "eval_images": 100, "reps": 5, "wide": [8, 16],
-         "recipe": {"m": 16, "k": 8, "dropout": 0.2, "max_shift": 3, "p_flip": 0.5}}  # tiny
+         "recipe": {"m": 16, "k": 8, "dropout": 0.2, "max_shift": 3, "p_flip": 0.5},
+         "job_reps": 3}  # tiny
 # "recipe": the bonus's full recipe (notebooks/08-bonus.ipynb's defaults); the bench times the
 # recipe the last make report chose instead, when its results are there (benchmarks/suite.py).
+# "job_reps": goal 6's repetitions of the two sides timed in turn, one ratio per repetition.
 LAM, ETA = 1e-3, 1e-3  # lambda and step size of every timed step (its time depends on neither)
 SEARCH_RANGE = (-5, -1)  # log10 of the coarse search's smallest and largest lambda
 EVAL_CHUNK = 5000  # images per chunk of a whole-set evaluation

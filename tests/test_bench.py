@@ -10,17 +10,17 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks import goals, suite, wide
+from benchmarks import goals, harness, jobs, suite, wide
 from benchmarks.bench import main
 from benchmarks.output import OWN_PROCESS, write_json
 from benchmarks.references import GROUPS
 from benchmarks.rows import Row
-from benchmarks.workloads import QUICK, batches, data
+from benchmarks.workloads import FULL, QUICK, batches, data
 from helpers import registry
 from helpers.cifar.augment import mirror_translate
 
-KEYS = ["goal", "what", "median_s", "reference", "reference_median_s", "ratio", "target",
-        "met", "note"]  # a row's JSON keys, in order
+KEYS = ["goal", "what", "median_s", "reference", "reference_median_s", "ratio", "ratio_spread",
+        "target", "met", "note"]  # a row's JSON keys, in order
 
 
 @pytest.mark.slow  # eighteen reference processes, most of them importing torch
@@ -47,6 +47,7 @@ def test_quick_benchmark_prints_and_writes_the_table(tmp_path, capsys):
     assert sum(p["group"] == "torch_user_wide" for p in processes["references"]) == \
         len(QUICK["wide"])  # once per width, in a process of its own
     assert_bonus_rows([row for row in run["rows"] if row["goal"] == "5 bonus"])
+    assert_job_rows([row for row in run["rows"] if row["goal"] == "6 jobs"])
     assert main(["--markdown", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"### {label}" in printed and OWN_PROCESS in printed
@@ -70,6 +71,69 @@ def assert_bonus_rows(bonus: list) -> None:
         assert gemm["target"] == ">= 0.70 of the GEMM rate" and gemm["met"] in (True, False)
         assert user["reference"].startswith(f"{n} x PyTorch-user step (Dropout")
         assert user["ratio"] == pytest.approx(user["reference_median_s"] / user["median_s"])
+
+
+def assert_job_rows(rows: list) -> None:
+    """Goal 6: one row per kind of job the report trains, its step against its products on
+    one BLAS thread, judged by the median of the per-repetition ratios; then the workers' gain
+    (two one-thread jobs against two BLAS threads), with its spread and no target."""
+    kinds = jobs.kinds(QUICK)
+    steps, gains = rows[: len(kinds)], rows[len(kinds) :]
+    assert len(gains) == 2
+    for row, kind in zip(steps, kinds, strict=True):
+        assert row["what"].startswith(kind["label"]) and "GFLOP/s" in row["what"]
+        assert row["reference"].startswith("its products alone, one BLAS thread")
+        assert row["target"] == goals.GEMM_RATE.text and row["met"] in (True, False)
+    for row in gains:
+        assert row["what"].endswith("jobs, one BLAS thread each") and row["target"] == ""
+        assert row["met"] is None and row["reference"].endswith("on 2 BLAS threads")
+    for row in rows:
+        assert row["median_s"] > 0 and row["reference_median_s"] > 0
+        spread = row["ratio_spread"]
+        assert spread["n"] == QUICK["job_reps"] and row["ratio"] == spread["median"]
+        assert spread["min"] <= spread["q1"] <= spread["median"] <= spread["q3"] <= spread["max"]
+
+
+def test_the_jobs_timed_are_the_reports():
+    """Goal 6 times a job of each training the report runs, with the report's shapes: the
+    assignment's stacks as workers.chunks cuts them, one job per (row, seed) of the bonus."""
+    kinds = {kind["row"]: kind for kind in jobs.kinds(FULL)}
+    assert [kinds[row]["networks"] for row in ("runs of 02, 03, 06, 07", "coarse search (04)",
+                                               "fine search (05)")] == [3, 50, 5]
+    assert all(kinds[row]["recipe"] is None for row in list(kinds)[:3])
+    full = FULL["recipe"]
+    assert kinds["grid"]["recipe"] == full and kinds["grid"]["dropouts"] == [0, 0, 0.2, 0.2]
+    assert kinds["narrow row"]["recipe"] == {**full, "m": 50}
+    assert kinds["narrow row"]["dropouts"] == [0.0] * 3 + [0.2] * 3
+    still = {**full, "max_shift": 0, "p_flip": 0.0}
+    assert kinds["no flips/shifts"]["recipe"] == still
+    assert kinds["no flips/shifts"]["dropouts"] == [0.2]
+    assert kinds["chosen/final"]["recipe"] == {**still, "dropout": 0.0}
+    assert jobs.flops(FULL, kinds["grid"]) == 2 * 100 * 3072 * 256 + \
+        2 * 4 * 1000 * 100 * (2 * 256 + 3 * 10)  # the projection, the five products at d = k
+    assert "then projected every step" in jobs.describe(kinds["grid"])
+    assert "rows projected once" in jobs.describe(kinds["chosen/final"])
+
+
+def test_ratios_are_taken_per_repetition_and_spread():
+    times = {"products": [1.0, 2.0, 3.0], "step": [2.0, 2.0, 4.0]}
+    assert harness.ratios(times, "products", "step") == [0.5, 1.0, 0.75]
+    assert harness.spread([0.5, 1.0, 0.75]) == {"median": 0.75, "min": 0.5, "q1": 0.625,
+                                                 "q3": 0.875, "max": 1.0, "n": 3}
+    runs = []
+    timed = harness.interleaved_times({"a": lambda: runs.append("a"),
+                                       "b": lambda: runs.append("b")}, 2)
+    assert runs == ["a", "b"] * 3 and [len(v) for v in timed.values()] == [2, 2]  # warm-up
+
+
+def test_the_recipe_step_drops_out_per_network_and_leaves_the_data_unchanged():
+    shape = {**QUICK, "d": wide.D, "recipe": QUICK["recipe"]}
+    X, y = data(shape)
+    before = X.copy()
+    run = wide.our_recipe_steps(shape, X, y, batches(shape), [0.0, 0.2, 0.5])
+    run()
+    run()
+    np.testing.assert_array_equal(X, before)
 
 
 def test_the_torch_users_flips_and_shifts_are_the_engines():
