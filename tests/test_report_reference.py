@@ -217,7 +217,8 @@ def test_the_committed_reference_was_written_by_the_command():
     assert data["profiles"] and set(data["profiles"]) <= set(reference.PROFILES)
     for profile, entry in data["profiles"].items():
         assert reference.facts(entry["results"]) == {
-            "accuracies": entry["accuracies"], "choices": entry["choices"]}, profile
+            "accuracies": entry["accuracies"], "choices": entry["choices"],
+            "picks": entry["picks"]}, profile
         assert entry["machine"]["numeric_stack"]["blas"] and entry["machine"]["cpu"]
 
 

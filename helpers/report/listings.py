@@ -101,12 +101,14 @@ def bonus_listing(chosen: dict, final: dict) -> str:
 def bonus_times(run: dict) -> str:
     """Where the bonus's training time went: each side-by-side search on the search split
     (networks x seeds), the final split's members, and the total (seconds as trained, also
-    when this build read them from the cache)."""
+    when this build read them from the cache; the sum over the jobs, which run two at a time,
+    so about twice the wall time they took)."""
     n = len(run["protocol"]["seeds"])
     lines = [f"{label}: {len(g['pairs'])} network(s) side by side x {n} seeds, "
              f"{g['seconds']:.0f} s" for label, g in run["searches"].items()]
     f = run["final_split"]
     lines.append(f"final split: {len(f['seeds'])} independent members, {f['seconds']:.0f} s")
     total = sum(g["seconds"] for g in run["searches"].values()) + f["seconds"]
-    lines.append(f"total training: {total:.0f} s ({total / 60:.1f} min)")
+    lines.append(f"total training: {total:.0f} s ({total / 60:.1f} min) of one-thread jobs, two "
+                 f"at a time (helpers/training/workers.py)")
     return "\n".join(lines)

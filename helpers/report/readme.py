@@ -183,13 +183,30 @@ def times(entry: dict | None) -> str:
         raise ResultsMissing(f"the reference has no `{BEYOND_PROFILE}` profile")
     seconds, m = entry["seconds"], entry["machine"]
     total, bonus = sum(s or 0 for s in seconds.values()), seconds.get(NOTEBOOK["bonus"]) or 0
-    return (f"The reference's `{BEYOND_PROFILE}` build ran its notebooks in about "
-            f"{plural(round(total / 60), 'minute')} in all on {m['cpu']} "
-            f"({plural(m['cores'], 'core')}), "
+    wall = span(entry)
+    return (f"The reference's `{BEYOND_PROFILE}` build ran its notebooks in "
+            + (f"{wall / 60:.1f} minutes from the first start to the last finish, two at a "
+               f"time (their own times add up to {total / 60:.1f} minutes) " if wall else
+               f"about {plural(round(total / 60), 'minute')} in all ")
+            + f"on {m['cpu']} ({plural(m['cores'], 'core')}), "
             f"{bonus / 60:.1f} of them in the bonus (its training time, row by row, is under "
             f"the ablation above). Each notebook keeps two cores busy (its trainings run as "
             f"jobs two at a time, one BLAS thread each, so `make report` and `make -j1 report` "
             f"give the same digits), and training found in the cache takes no time.")
+
+
+def span(entry: dict) -> float | None:
+    """Seconds from the first notebook's start to the last one's finish in a reference
+    entry (each results file's finish time less its seconds), None without the times."""
+    from datetime import datetime
+
+    try:
+        ends = {name: datetime.strptime(r["finished"], "%Y-%m-%dT%H:%M:%S%z")
+                for name, r in entry["results"].items()}
+        starts = [ends[name].timestamp() - float(entry["seconds"][name]) for name in ends]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return max(e.timestamp() for e in ends.values()) - min(starts) if ends else None
 
 
 def beyond(runs: dict) -> str:
