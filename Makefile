@@ -14,7 +14,7 @@ help: ## list the targets
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "variables: PROFILE=name (params/NAME.yaml; default assignment), DEVICE=cpu|cuda (every"
 	@echo "  training notebook on the torch engine on that device; default: numpy), JOBS=n"
-	@echo "  (notebooks at a time; default 2, as -jN), as in make report PROFILE=quick DEVICE=cuda"
+	@echo "  (notebooks at a time; default 1, as -jN), as in make report PROFILE=quick DEVICE=cuda"
 
 setup: $(STAMP) ## create .venv with every dependency (torch pinned) and register the kernel
 
@@ -102,9 +102,11 @@ MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
 include build/sections.mk
 build/sections.mk: notebooks/sections.toml helpers/registry.py helpers/paths.py
 	@mkdir -p build && python3 -m helpers.registry makefile > $@.tmp && mv -f $@.tmp $@
-# Two notebooks at a time unless told otherwise (make -j1 report: one at a time; JOBS=3): a
-# notebook's idle moments (starting, loading, a training of one stack) are another's work.
-JOBS ?= 2
+# One notebook at a time unless told otherwise (JOBS=2 or make -j2 report: two at a time, the
+# same digits): each notebook keeps both cores busy with its jobs, and two notebooks at once
+# slowed each other as much as they filled each other's idle moments (543 s serial, 548 s
+# with -j2, for a clean make report on two cores).
+JOBS ?= 1
 MAKEFLAGS += -j$(JOBS)
 # Every notebook runs on one BLAS thread, never more whatever -j: its trainings run as jobs
 # two at a time (helpers/training/workers.py), so both cores are busy and a job's digits do
