@@ -232,3 +232,7 @@ def test_two_builds_compared_as_a_build_with_the_reference(tmp_path, capsys):
     third = build(tmp_path / "c", runs)
     assert reference.main(["compare", "assignment", str(first), str(third)]) == 1
     assert "snapshots: verdict" in capsys.readouterr().out
+    sections = ",".join(n for n in NB.values() if n != NB["bonus"])
+    assert reference.main(["compare", "assignment", str(first), str(third),
+                           "--sections", sections]) == 0  # the bonus left out
+    assert "(`assignment`)" in capsys.readouterr().out

@@ -236,12 +236,13 @@ def describe_machine(m: dict) -> str:
 # Reading and writing
 
 
-def load_build(build: Path, profile: str) -> dict:
+def load_build(build: Path, profile: str, sections=None) -> dict:
     """{notebook: results} of the sections built in build/<profile>/results (a profile built
     in part, as the README's `seed` column needs 01-06 only, holds those: its check covers
-    them); ReferenceError when none is."""
+    them), or of those of `sections` (notebook names) only; ReferenceError when none is."""
     folder = build / profile / "results"
-    files = {name: folder / f"{name}.json" for name in notebooks().values()}
+    files = {name: folder / f"{name}.json" for name in notebooks().values()
+             if sections is None or name in sections}
     if not any(f.is_file() for f in files.values()):
         raise ReferenceError(f"{folder} holds no section's results: run make report "
                              f"PROFILE={profile}")
@@ -381,7 +382,7 @@ def picked(picks: list) -> list:
 
 
 def check(reference: dict, build: Path, profile: str,
-          name: str = "notebooks/reference.json") -> tuple:
+          name: str = "notebooks/reference.json", sections=None) -> tuple:
     """(exit status, lines to print): 0 when build/<profile>/results agrees with the
     reference's entry for `profile` (or the reference has no such entry), else 1."""
     if profile not in reference["profiles"]:
@@ -390,7 +391,7 @@ def check(reference: dict, build: Path, profile: str,
                    "against"]
     ref = reference["profiles"][profile]
     try:
-        runs = load_build(build, profile)
+        runs = load_build(build, profile, sections)
     except ReferenceError as err:
         return 1, [f"check-reference: {err}"]
     d = compare(ref, facts(runs))
@@ -421,13 +422,14 @@ def check(reference: dict, build: Path, profile: str,
     return 1, lines
 
 
-def compare_builds(first: Path, second: Path, profile: str) -> tuple:
+def compare_builds(first: Path, second: Path, profile: str, sections=None) -> tuple:
     """(exit status, lines): does second/<profile>/results agree with first/<profile>/results
-    as a build agrees with the reference (check), the first build standing for it? E.g. the
-    torch engine's build of a profile against the numpy engine's (CI)."""
-    runs = load_build(first, profile)
+    as a build agrees with the reference (check), the first build standing for it, on every
+    section or on `sections` (notebook names)? E.g. the torch engine's build of a profile
+    against the numpy engine's (CI)."""
+    runs = load_build(first, profile, sections)
     made = {"profiles": {profile: {**facts(runs), "machine": machine()}}}
-    return check(made, second, profile, str(first / profile / "results"))
+    return check(made, second, profile, str(first / profile / "results"), sections)
 
 
 def main(argv=None) -> int:
@@ -446,11 +448,13 @@ def main(argv=None) -> int:
     b.add_argument("profile")
     b.add_argument("first")
     b.add_argument("second")
+    b.add_argument("--sections", help="only these notebooks, comma-separated")
     args = parser.parse_args(argv)
     if args.command == "compare":
         try:
-            status, lines = compare_builds(paths.resolve(args.first),
-                                           paths.resolve(args.second), args.profile)
+            status, lines = compare_builds(
+                paths.resolve(args.first), paths.resolve(args.second), args.profile,
+                args.sections.split(",") if args.sections else None)
         except ReferenceError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
