@@ -10,6 +10,7 @@ from helpers.cifar import projection
 from helpers.cifar.augment import flip_shift_torch, mirror_translate, mirror_translate_torch
 from helpers.experiments import bonus
 from helpers.model import ensemble
+from helpers.model.network import to_device
 from helpers.training import loop
 from helpers.training.loop import Seams, train
 from helpers.training.settings import Settings
@@ -49,7 +50,7 @@ def test_the_projection_on_the_device_is_numpys():
     rng = np.random.default_rng(0)
     X, mean = rng.standard_normal((2, 50, 3072), dtype=np.float32)
     fitted = projection.Projection(mean[0], rng.standard_normal((3072, 8), dtype=np.float32), 0.5)
-    got = projection.on_device(fitted, "cpu")(projection.to_device(X, "cpu"))
+    got = projection.on_device(fitted, "cpu")(to_device(X, "cpu"))
     np.testing.assert_allclose(got.numpy(), fitted(X), rtol=1e-4, atol=1e-4)
 
 

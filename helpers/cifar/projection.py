@@ -32,16 +32,11 @@ class Projection:
         return ((X - self.mean) @ self.components).astype(np.float32)
 
 
-def to_device(X: np.ndarray, device):
-    """X as a torch tensor on `device` (shared with X on the CPU, copied once elsewhere)."""
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(X)).to(device)
-
-
 def on_device(projection: Projection, device):
     """The projection for torch rows on `device`: X (n, d) -> (X - mean) components (n, k),
     float32, its mean and components copied to the device once."""
+    from helpers.model.network import to_device
+
     mean, components = to_device(projection.mean, device), to_device(projection.components, device)
     return lambda X: (X - mean) @ components
 

@@ -22,6 +22,7 @@ from helpers.experiments import protocol
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
 from helpers.model.dropout import torch_generator
+from helpers.model.network import to_device
 from helpers.training import workers
 from helpers.training.loop import check_batch, snapshot, train
 from helpers.training.seams import Seams
@@ -92,7 +93,7 @@ def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float, device=None
         return None
     rng = stream("augmentation", seed)
     if device is not None:
-        X = projection.to_device(split.X_train, device)
+        X = to_device(split.X_train, device)
         project = (lambda Z: Z) if proj is None else projection.on_device(proj, device)  # noqa: E731
         generator = torch_generator(rng, X.device)
         return lambda index, t: project(flip_shift_torch(X[index], generator, max_shift, p_flip))
@@ -209,9 +210,7 @@ class Study:
         side by side (helpers.training.workers: one BLAS thread each); a run this Study already
         trained (side_by_side) is not trained again. label: what trains, for make's progress
         lines."""
-        jobs = [Job(split, recipe, tuple(pairs), s, snapshots,
-                    f"{label or 'the bonus'}: {len(pairs)} network(s), seed {s} ({k + 1} of "
-                    f"{len(seeds)})") for k, s in enumerate(seeds)]
+        jobs = Job.per_seed(split, recipe, pairs, seeds, snapshots, label or "the bonus")
         self.train_jobs(jobs)
         done = [self._done[job.key] for job in jobs]
         return [run for run, _ in done], sum(seconds for _, seconds in done)
@@ -346,9 +345,7 @@ class Study:
         return self._grid_jobs(label, recipe, pairs, 0)
 
     def _grid_jobs(self, label: str, recipe: Recipe, pairs, snapshots: int) -> list:
-        return [Job(self.search, recipe, tuple(pairs), s, snapshots,
-                    f"row '{label}': {len(pairs)} network(s), seed {s} ({k + 1} of "
-                    f"{len(self.seeds)})") for k, s in enumerate(self.seeds)]
+        return Job.per_seed(self.search, recipe, pairs, self.seeds, snapshots, f"row '{label}'")
 
     def shorter(self, cycles: int) -> dict:
         """The full recipe stopped after `cycles` cycles: its runs read at that cycle's end
@@ -427,9 +424,8 @@ class Study:
         jobs = [] if self._row_of(recipe) else \
             self._grid_jobs("chosen recipe", recipe, [(recipe.lam, recipe.dropout)], 0)
         cycles = min(snapshot_cycles, recipe.cycles)
-        jobs += [Job(self.final, recipe, ((recipe.lam, recipe.dropout),), s, cycles,
-                     f"the final split's members: 1 network(s), seed {s} ({k + 1} of "
-                     f"{members})") for k, s in enumerate(member_seeds(seed, members))]
+        jobs += Job.per_seed(self.final, recipe, [(recipe.lam, recipe.dropout)],
+                             member_seeds(seed, members), cycles, "the final split's members")
         self.train_jobs(jobs)
         return self.chosen_row(recipe), self.train_final(recipe, members, seed, snapshot_cycles)
 
@@ -493,6 +489,14 @@ class Job:
     seed: int
     snapshots: int
     label: str
+
+    @classmethod
+    def per_seed(cls, split, recipe: Recipe, pairs, seeds, snapshots: int, what: str) -> list:
+        """One job per seed, labelled for make's progress lines ("WHAT: 4 network(s), seed 1
+        (2 of 3)")."""
+        return [cls(split, recipe, tuple(pairs), s, snapshots,
+                    f"{what}: {len(pairs)} network(s), seed {s} ({k + 1} of {len(seeds)})")
+                for k, s in enumerate(seeds)]
 
     @property
     def key(self) -> tuple:

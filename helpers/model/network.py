@@ -25,6 +25,13 @@ def xp(a):
     return torch
 
 
+def to_device(a: np.ndarray, device):
+    """`a` as a torch tensor on `device` (sharing a's memory on the CPU, copied elsewhere)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+
 def to_numpy(a):
     """`a` as a numpy array: itself, or a torch tensor copied to the host (shared on the CPU)."""
     return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()

@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from helpers.model.dropout import mask, torch_generator
-from helpers.model.network import evaluate, init_params, to_numpy, xp
+from helpers.model.network import evaluate, init_params, to_device, to_numpy, xp
 from helpers.training.progress import Ticker
 from helpers.training.schedule import learning_rates
 from helpers.training.seams import Seams
@@ -164,11 +164,8 @@ def to_engine(split, params, lambdas, dtype, device):
     lam = lambdas.reshape(-1, 1, 1)
     if device is None:
         return params, data, lam
-    import torch
-
-    move = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
-    return ({k: move(v) for k, v in params.items()}, {k: move(v) for k, v in data.items()},
-            move(lam))
+    return ({k: to_device(v, device) for k, v in params.items()},
+            {k: to_device(v, device) for k, v in data.items()}, to_device(lam, device))
 
 
 def snapshot(params: dict) -> dict:
@@ -228,9 +225,9 @@ class State:
             return batch
         order = batch if batch.base is None else batch.base
         if order.ndim != 1 or order.strides != batch.strides:  # not a slice of an order
-            return xp(W1).from_numpy(np.ascontiguousarray(batch)).to(W1.device)
+            return to_device(batch, W1.device)
         if self.order is None or self.order[0] is not order:
-            self.order = (order, xp(W1).from_numpy(np.ascontiguousarray(order)).to(W1.device))
+            self.order = (order, to_device(order, W1.device))
         offset = (batch.__array_interface__["data"][0] - order.__array_interface__["data"][0])
         start = offset // order.itemsize
         return self.order[1][start : start + len(batch)]
