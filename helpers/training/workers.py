@@ -5,9 +5,10 @@ A job (one training, one cache entry) runs on ONE BLAS thread, always: its arith
 never depends on how many jobs run beside it, on make's -j, or on the machine's core count,
 only on its inputs. WORKERS jobs run at once, in threads of this process (numpy releases the
 GIL in its products and array loops, so two threads keep two cores busy; the data set is
-shared, not copied). On two cores, two one-thread jobs at once did 1.45 times the work of one
-job on two BLAS threads (the bonus's steps, measured for issue 20: small products leave the
-second BLAS thread idle much of the time).
+shared, not copied). On two cores, two one-thread jobs at once did 1.3 times (1.12-1.39) the
+work of the same jobs one after another on two BLAS threads for the bonus's grid, and 1.1 times
+for the coarse search's stack (`make bench`, goal 6: small products leave the second BLAS
+thread idle much of the time).
 
 `run` runs a list of jobs; `split_networks` cuts one stack of N networks into WORKERS stacks
 trained as separate jobs and joins their results as if they had been one stack.
