@@ -34,6 +34,6 @@ def test_the_range_comparison_ends_with_the_rules_verdict_on_validation():
     text = listings.range_comparison_of(assignment, run([0.531, 0.530, 0.536]))
     assert text.splitlines()[-1] == ("the range test's range on validation: +0.03 ± 0.23 points, "
                                      "no measurable difference (a paired one-sided t test at the "
-                                     "5 % level)")
+                                     "5 % level against a margin of 0.5 points)")
     assert "better (a paired" in listings.range_comparison_of(assignment,
                                                               run([0.540, 0.545, 0.541]))

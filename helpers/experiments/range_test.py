@@ -110,7 +110,8 @@ def choose(history: dict, window: int, fraction: float) -> dict:
 
 def verdict(retrained: dict, assignment: dict) -> dict:
     """The range test's range against the assignment's on the best-lambda run, by the rule of
-    helpers.experiments.protocol (a paired one-sided t test at the 5 % level) on validation:
+    helpers.experiments.protocol (a paired one-sided t test at the 5 % level against a margin
+    of 0.5 points) on validation:
     the retraining (07's "retrained") and 06's run share their seeds, so seed k pairs with
     seed k. Arguments: accuracy_over_seeds of each ({part: {"values": ...}})."""
     return protocol.paired_gain(retrained["val"]["values"], assignment["val"]["values"])

@@ -201,7 +201,7 @@ def bonus(run: dict) -> str:
     """The protocol in a paragraph, from the run's parameters and rows."""
     p, full = run["parameters"], run["rows"][0]
     pairs = len(run["searches"]["full"]["pairs"])
-    r = full["recipe"]
+    r, margin = full["recipe"], 100 * run["protocol"]["margin"]  # points
     epochs = 4 * r["cycles"]  # a cycle is 2 n_s = 4 epochs (n_s = 2 floor(n / batch))
     return (f"Every choice is made on the search split ({run['search']['sizes']['train']:,} "
             f"training, {run['search']['sizes']['val']:,} validation images) with "
@@ -216,12 +216,17 @@ def bonus(run: dict) -> str:
             f"without the width take the $\\lambda$ (and dropout rate) best for them, and a "
             f"narrower layer or raw pixels give the first layer another shape, hence another "
             f"initialisation. The rule is {RULE}: with $d_s$ the full recipe's validation "
-            f"accuracy minus the row's for seed $s$ and $t = \\bar d / (s_d / \\sqrt n)$ "
-            f"(standard deviation with $n - 1$), a component is *better* when $t$ exceeds the "
-            f"{100 * (1 - LEVEL):g} % quantile of Student's $t$ with $n - 1$ degrees of "
-            f"freedom, *worse* when $t$ is below minus it, and otherwise there is *no measurable "
-            f"difference* (a component with no effect is called better, or worse, "
-            f"{100 * LEVEL:g} % of the time each); a component that adds work stays only when "
+            f"accuracy minus the row's for seed $s$, $\\bar d$ their mean, "
+            f"$e = s_d / \\sqrt n$ its standard error (standard deviation with $n - 1$) and $q$ "
+            f"the {100 * (1 - LEVEL):g} % quantile of Student's $t$ with $n - 1$ degrees of "
+            f"freedom, a component is *better* when $\\bar d - q e$ exceeds {margin:g} points "
+            f"(the test rejects a gain of {margin:g} points or less), *worse* when "
+            f"$\\bar d + q e$ is below $-${margin:g} points, and otherwise there is *no "
+            f"measurable difference*, none beyond the margin (a component with no effect is "
+            f"called better, or worse, less than {100 * LEVEL:g} % of the time each). The margin "
+            f"is about what a network's validation accuracy moves between machines (BLAS "
+            f"kernels, engines) for the same seeds: a smaller gain would be decided by the "
+            f"machine's rounding. A component that adds work stays only when "
             f"it is better, the projection (which saves work) unless it is worse. The chosen "
             f"recipe is then trained on the final split ({run['final']['sizes']['train']:,} / "
             f"{run['final']['sizes']['val']:,}) by {plural(p['members'], 'independent member')}, "

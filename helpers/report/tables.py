@@ -78,7 +78,8 @@ def short_label(row: dict) -> str:
 def ablation(rows: list, short: bool = True) -> str:
     """The ablation table in Markdown: the full recipe, then one row per component removed
     (validation mean ± std over seeds; the component's paired gain ± SE, the verdict of the rule,
-    a paired one-sided t test at the 5 % level (helpers.experiments.protocol.RULE), whether it
+    a paired one-sided t test at the 5 % level against a margin of 0.5 points
+    (helpers.experiments.protocol.RULE), whether it
     stays). short: each row by its short label, the columns' widths set for the PDF and a
     legend under the table that spells the labels and the rule out (the report's Table 3);
     False: each row by its whole label, the rule in the verdict's header, no legend (the
