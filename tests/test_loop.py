@@ -1,3 +1,4 @@
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -6,6 +7,10 @@ import torch
 
 from helpers.training.loop import DivergenceError, Seams, train
 from helpers.training.settings import Settings
+
+# The torch engine's device in the tests: "cpu" here; WORKBOOK_TEST_DEVICE=cuda on a GPU
+# machine runs the same tests there (tests/README.md).
+DEVICE = os.environ.get("WORKBOOK_TEST_DEVICE", "cpu")
 
 
 def synthetic_split(n_train=60, n_val=20, d=30, seed=0):
@@ -72,7 +77,7 @@ def test_torch_engine_matches_numpy():
     split = synthetic_split()
     settings = Settings(**{**SMALL.to_dict(), "dtype": "float64"})
     expected, _ = train(split, settings, [0.0, 0.01], progress=False)
-    got, _ = train(split, settings, [0.0, 0.01], progress=False, device=torch.device("cpu"))
+    got, _ = train(split, settings, [0.0, 0.01], progress=False, device=torch.device(DEVICE))
     for name, value in expected.items():
         np.testing.assert_allclose(got[name], value, rtol=1e-9, atol=1e-12)
 

@@ -1,8 +1,17 @@
 import numpy as np
 import pytest
-import torch
 
-from helpers.model.network import K, evaluate, forward, gradients, init_params, softmax
+from helpers.model.network import (
+    K,
+    evaluate,
+    forward,
+    gradients,
+    init_params,
+    softmax,
+    to_device,
+    to_numpy,
+)
+from tests.test_loop import DEVICE
 
 
 @pytest.fixture
@@ -64,10 +73,10 @@ def test_torch_tensors_give_the_numpy_results(batch):
     params = init_params(12, 4, [0, 1], np.float64)
     lam = np.array([0.1, 0.01])
     expected = gradients(params, X, y, lam)
-    as_torch = {k: torch.from_numpy(v) for k, v in params.items()}
-    got = gradients(as_torch, torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(lam))
+    as_torch = {k: to_device(v, DEVICE) for k, v in params.items()}
+    got = gradients(as_torch, *(to_device(a, DEVICE) for a in (X, y, lam)))
     for name, value in expected.items():
-        np.testing.assert_allclose(got[name].numpy(), value, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(to_numpy(got[name]), value, rtol=1e-12, atol=1e-15)
 
 
 def test_evaluate_whole_chunks_agree_with_small_ones():

@@ -9,14 +9,13 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from helpers.model import dropout
-from helpers.model.network import K, gradients, init_params
+from helpers.model.network import K, gradients, init_params, to_device, to_numpy
 from helpers.training import loop as training
 from helpers.training import step as engines
 from helpers.training.settings import Settings
-from tests.test_loop import synthetic_split
+from tests.test_loop import DEVICE, synthetic_split
 
 D, M, BATCH = 20, 6, 8
 LAMBDAS = np.array([0.01, 0.1, 0.3])  # one network each: decays 0.998 ... 0.94 at eta 0.1
@@ -50,7 +49,7 @@ def fused(params: dict, X, y, steps: int, dtype, engine: str, scaled: bool,
     `engine`; float64 numpy parameters back, with the W1 scale multiplied into W1."""
     step = step or engines.sgd_step
     move = (lambda a: a.astype(dtype)) if engine == "numpy" else (
-        lambda a: torch.from_numpy(a.astype(dtype)))
+        lambda a: to_device(a.astype(dtype), DEVICE))
     p = {k: move(v) for k, v in params.items()}
     lam = move(LAMBDAS.reshape(-1, 1, 1))
     scale = move(SCALES.reshape(-1, 1, 1)) if scaled else None
@@ -58,11 +57,11 @@ def fused(params: dict, X, y, steps: int, dtype, engine: str, scaled: bool,
         p["W1"] = move(params["W1"] / SCALES.reshape(-1, 1, 1))
     buffer = np.empty_like(p["W1"]) if engine == "numpy" else None
     for t in range(steps):
-        labels = y[t] if engine == "numpy" else torch.from_numpy(y[t])
+        labels = y[t] if engine == "numpy" else to_device(y[t], DEVICE)
         step(p, move(X[t]), labels, lam, ETAS[t], buffer, scale)
-    out = {k: np.asarray(v, np.float64) for k, v in p.items()}
+    out = {k: to_numpy(v).astype(np.float64) for k, v in p.items()}
     if scaled:
-        out["W1"] = out["W1"] * np.asarray(scale, np.float64)
+        out["W1"] = out["W1"] * to_numpy(scale).astype(np.float64)
     return out
 
 
@@ -209,7 +208,7 @@ def test_training_with_dropout_is_seeded_and_differs_from_without():
     assert again["curves"]["train_accuracy"] == acc
 
 
-@pytest.mark.parametrize(("rate", "device"), [(1.0, None), (-0.1, None), (1.0, "cpu")])
+@pytest.mark.parametrize(("rate", "device"), [(1.0, None), (-0.1, None), (1.0, DEVICE)])
 def test_impossible_dropout_is_refused(rate, device):
     settings = Settings(n_s=2, batch_size=8, m=4)
     with pytest.raises(ValueError, match="in \\[0, 1\\)"):

@@ -1,6 +1,7 @@
-"""The torch engine (here on the CPU) does what the numpy engine does: dropout, the bonus's
-flips, shifts and projection on the device, snapshots and ensembles; numpy's numbers where the
-randomness is shared, the same distribution where it is not."""
+"""The torch engine (on the CPU, or on WORKBOOK_TEST_DEVICE: tests.test_loop.DEVICE) does what
+the numpy engine does: dropout, the bonus's flips, shifts and projection on the device, snapshots
+and ensembles; numpy's numbers where the randomness is shared, the same distribution where it is
+not."""
 
 import numpy as np
 import pytest
@@ -10,12 +11,12 @@ from helpers.cifar import projection
 from helpers.cifar.augment import flip_shift_torch, mirror_translate, mirror_translate_torch
 from helpers.experiments import bonus
 from helpers.model import ensemble
-from helpers.model.network import to_device
+from helpers.model.network import to_device, to_numpy
 from helpers.training import loop
 from helpers.training.loop import Seams, train
 from helpers.training.settings import Settings
 from tests.test_bonus import SETTINGS, TinyRun, image_split
-from tests.test_loop import SMALL, synthetic_split
+from tests.test_loop import DEVICE, SMALL, synthetic_split
 
 
 def test_torch_mirror_translate_is_numpys_for_the_same_flips_and_shifts():
@@ -26,38 +27,37 @@ def test_torch_mirror_translate_is_numpys_for_the_same_flips_and_shifts():
     for s in (0, 3):
         fx, fy = np.clip(dx, -s, s), np.clip(dy, -s, s)
         want = mirror_translate(X, flip, fx, fy, s)
-        got = mirror_translate_torch(torch.from_numpy(X), torch.from_numpy(flip),
-                                     torch.from_numpy(fx), torch.from_numpy(fy), s)
-        np.testing.assert_array_equal(got.numpy(), want)
+        got = mirror_translate_torch(*(to_device(a, DEVICE) for a in (X, flip, fx, fy)), s)
+        np.testing.assert_array_equal(to_numpy(got), want)
 
 
 def test_torch_flip_shift_draws_flips_and_shifts_of_the_same_distribution():
-    X = torch.zeros((4000, 3072))
+    X = torch.zeros((4000, 3072), device=DEVICE)
     X.view(4000, 3, 32, 32)[:, :, :, 5] = 1.0  # a marked column: where it lands tells
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator(device=X.device).manual_seed(0)
     out = flip_shift_torch(X, generator, max_shift=2, p_flip=0.25).view(4000, 3, 32, 32)
     columns = out[:, 0].sum(dim=1).argmax(dim=1)  # the column the marked one moved to
     left, right = columns <= 7, columns >= 24  # 5 + dx, or mirrored: 26 + dx
     assert bool((left | right).all())
     assert float(right.float().mean()) == pytest.approx(0.25, abs=0.03)
-    shifts = np.bincount(columns[left].numpy() - 3, minlength=5)  # dx + 2 in 0 .. 4
+    shifts = np.bincount(to_numpy(columns[left]) - 3, minlength=5)  # dx + 2 in 0 .. 4
     assert len(shifts) == 5 and shifts.min() > 0.8 * shifts.mean()  # dx uniform in -2 .. 2
-    again = flip_shift_torch(X, torch.Generator().manual_seed(0), 2, 0.25)
-    np.testing.assert_array_equal(again.numpy(), out.reshape(4000, -1).numpy())
+    again = flip_shift_torch(X, torch.Generator(device=X.device).manual_seed(0), 2, 0.25)
+    np.testing.assert_array_equal(to_numpy(again), to_numpy(out.reshape(4000, -1)))
 
 
 def test_the_projection_on_the_device_is_numpys():
     rng = np.random.default_rng(0)
     X, mean = rng.standard_normal((2, 50, 3072), dtype=np.float32)
     fitted = projection.Projection(mean[0], rng.standard_normal((3072, 8), dtype=np.float32), 0.5)
-    got = projection.on_device(fitted, "cpu")(to_device(X, "cpu"))
-    np.testing.assert_allclose(got.numpy(), fitted(X), rtol=1e-4, atol=1e-4)
+    got = projection.on_device(fitted, DEVICE)(to_device(X, DEVICE))
+    np.testing.assert_allclose(to_numpy(got), fitted(X), rtol=1e-4, atol=1e-4)
 
 
 def test_dropout_rate_zero_on_torch_is_numpys_run():
     split = synthetic_split()
     want, history = train(split, SMALL, [1e-3, 1e-2], progress=False, seams=Seams(dropout=0.0))
-    got, torch_history = train(split, SMALL, [1e-3, 1e-2], progress=False, device="cpu",
+    got, torch_history = train(split, SMALL, [1e-3, 1e-2], progress=False, device=DEVICE,
                                seams=Seams(dropout=[0.0, 0.0]))
     for name, value in want.items():
         np.testing.assert_allclose(got[name], value, rtol=1e-4, atol=1e-6)
@@ -70,14 +70,14 @@ def test_the_same_masks_give_numpys_numbers_on_torch(monkeypatch):
     trains the same on both engines: only the draws differ between them."""
     def masks(self, n):
         N, m, _ = self.params["W1"].shape
-        keep = np.asarray(self.keep if isinstance(self.keep, np.ndarray) else
-                          self.keep.reshape(-1).numpy(), np.float32).reshape(-1, 1, 1)
+        keep = to_numpy(self.keep).astype(np.float32).reshape(-1, 1, 1)
         U = (self.injected.random((N, m, n), dtype=np.float32) < keep).astype(np.float32) / keep
-        return U if isinstance(self.params["W1"], np.ndarray) else torch.from_numpy(U)
+        W1 = self.params["W1"]
+        return U if isinstance(W1, np.ndarray) else to_device(U, W1.device)
 
     monkeypatch.setattr(loop.State, "mask", masks)
     runs = []
-    for device in (None, "cpu"):
+    for device in (None, DEVICE):
         monkeypatch.setattr(loop.State, "injected", np.random.default_rng(7), raising=False)
         runs.append(train(synthetic_split(), SMALL, [1e-3, 1e-3], progress=False, device=device,
                           seams=Seams(dropout=[0.3, 0.5]))[0])
@@ -87,7 +87,7 @@ def test_the_same_masks_give_numpys_numbers_on_torch(monkeypatch):
 
 def test_torch_dropout_is_seeded_and_a_network_draws_what_it_draws_alone():
     split = synthetic_split()
-    kw = {"progress": False, "device": "cpu"}
+    kw = {"progress": False, "device": DEVICE}
     stack = train(split, SMALL, [1e-3, 1e-2], seams=Seams(dropout=[0.3, 0.5]), **kw)[0]
     alone = train(split, SMALL, [1e-2], seams=Seams(dropout=0.5), **kw)[0]
     again = train(split, SMALL, [1e-2], seams=Seams(dropout=0.5), **kw)[0]
@@ -108,7 +108,7 @@ def test_deterministic_rows_train_the_same_on_both_engines():
     want, history, snaps, carried = bonus.train_recipe(split, SETTINGS, [1e-3, 1e-2],
                                                        [0.0, 0.0], **kw)
     got, torch_history, torch_snaps, _ = bonus.train_recipe(split, SETTINGS, [1e-3, 1e-2],
-                                                            [0.0, 0.0], device="cpu", **kw)
+                                                            [0.0, 0.0], device=DEVICE, **kw)
     for name, value in want.items():
         np.testing.assert_allclose(got[name], value, rtol=1e-4, atol=1e-5)
     assert sorted(torch_snaps) == sorted(snaps)
@@ -121,7 +121,7 @@ def test_deterministic_rows_train_the_same_on_both_engines():
 
 
 def test_torch_augmentation_with_dropout_is_seeded_and_changes_training():
-    split, kw = image_split(), {"k": 8, "progress": False, "device": "cpu"}
+    split, kw = image_split(), {"k": 8, "progress": False, "device": DEVICE}
     plain = bonus.train_recipe(split, SETTINGS, [1e-3], [0.3], **kw)[0]
     a = bonus.train_recipe(split, SETTINGS, [1e-3], [0.3], max_shift=2, p_flip=0.5, **kw)[0]
     b = bonus.train_recipe(split, SETTINGS, [1e-3], [0.3], max_shift=2, p_flip=0.5, **kw)[0]
@@ -132,7 +132,7 @@ def test_torch_augmentation_with_dropout_is_seeded_and_changes_training():
 def test_ensembles_read_torch_parameters():
     split = image_split()
     params = train(split, SETTINGS, [1e-3, 1e-2], progress=False)[0]
-    on_torch = {k: torch.from_numpy(v) for k, v in params.items()}
+    on_torch = {k: to_device(v, DEVICE) for k, v in params.items()}
     want = ensemble.accuracy([params], split.X_val, split.y_val)
     assert ensemble.accuracy([on_torch], split.X_val, split.y_val) == want
     np.testing.assert_array_equal(ensemble.take(on_torch, 1)["W1"], params["W1"][1:])
@@ -140,9 +140,9 @@ def test_ensembles_read_torch_parameters():
 
 
 class DeviceRun(TinyRun):
-    """A TinyRun whose trainings run on the torch CPU engine."""
+    """A TinyRun whose trainings run on the torch engine (DEVICE)."""
 
-    device = "cpu"
+    device = DEVICE
 
 
 def test_a_tiny_study_on_torch_gives_numpys_verdicts():
@@ -158,7 +158,7 @@ def test_a_tiny_study_on_torch_gives_numpys_verdicts():
         study.without("width", "without the width", m=1, lambdas=[1e-3], dropouts=[0.0])
         studies.append(study)
     numpy_study, torch_study = studies
-    assert all(c[3]["device"] == "cpu" for c in torch_study.run.calls)
+    assert all(c[3]["device"] == DEVICE for c in torch_study.run.calls)
     for a, b in zip(numpy_study.rows, torch_study.rows, strict=True):
         assert a["row"] == b["row"] and a.get("kept") == b.get("kept")
         assert b["val"]["mean"] == pytest.approx(a["val"]["mean"], abs=0.1)

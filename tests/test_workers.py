@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_info
 
 from helpers.training import loop, progress, workers
 from helpers.training.seams import Seams
-from tests.test_loop import SMALL, synthetic_split
+from tests.test_loop import DEVICE, SMALL, synthetic_split
 
 
 def test_chunks_cut_every_network_once_the_first_stacks_longest():
@@ -97,8 +97,9 @@ def test_a_failing_job_stops_the_others_and_its_error_is_raised():
 def test_a_stack_cut_in_two_on_the_torch_engine_gives_one_stacks_numbers():
     split = synthetic_split()
     lambdas, seeds = [0.0, 1e-3, 1e-1], [0, 1, 2]
-    whole, history = loop.train(split, SMALL, lambdas, seeds, progress=False, device="cpu")
-    cut, cut_history = workers.train(split, SMALL, lambdas, seeds, progress=False, device="cpu")
+    whole, history = loop.train(split, SMALL, lambdas, seeds, progress=False, device=DEVICE)
+    cut, cut_history = workers.train(split, SMALL, lambdas, seeds, progress=False,
+                                     device=DEVICE)
     for name, value in whole.items():
         np.testing.assert_allclose(cut[name], value, rtol=1e-5, atol=1e-6)
     assert cut_history["curves"]["network"] == history["curves"]["network"]

@@ -11,7 +11,7 @@ G1 up to the factor 1 / keep: backward multiplies it in.
 
 import numpy as np
 
-from helpers.model.network import deltas, scores, softmax, xp
+from helpers.model.network import deltas, on_engine, scores, softmax, xp
 
 
 def mask(rng: np.random.Generator, shape, keep, dtype=np.float32, out=None) -> np.ndarray:
@@ -62,7 +62,7 @@ def backward(params: dict, X, y, P, H_drop, keep: float) -> dict:
     """
     N, m, d = params["W1"].shape
     G, G1 = deltas(params, y, P, H_drop)
-    G1 = G1 / np.asarray(keep).reshape(-1, 1, 1)  # U * 1[S1 > 0] = (1 / keep) 1[H~ > 0]
+    G1 = G1 / on_engine(keep, G1).reshape(-1, 1, 1)  # U * 1[S1 > 0] = (1 / keep) 1[H~ > 0]
     return {
         "W1": (G1.reshape(N * m, -1) @ X).reshape(N, m, d),
         "b1": G1.sum(axis=-1, keepdims=True),

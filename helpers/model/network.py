@@ -37,6 +37,26 @@ def to_numpy(a):
     return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
 
 
+def arange(n: int, like):
+    """0 .. n - 1 on the engine of `like`: a numpy array, or a tensor on like's device (made
+    there: a host index for a GPU tensor would be copied to it at every step)."""
+    if isinstance(like, np.ndarray):
+        return np.arange(n)
+    import torch
+
+    return torch.arange(n, device=like.device)
+
+
+def on_engine(values, a):
+    """values (a number, a list, a numpy array or a tensor) as an array of a's engine: numpy,
+    or a tensor on a's device (a numpy operand of a GPU tensor fails)."""
+    if isinstance(a, np.ndarray):
+        return np.asarray(values)
+    import torch
+
+    return torch.as_tensor(values, device=a.device)
+
+
 def init_params(d: int, m: int, seeds, dtype=np.float32) -> dict:
     """He-style init of the assignment, one network per seed, each from its own generator.
 
@@ -93,7 +113,7 @@ def deltas(params: dict, y, P, H, scale: float = 1.0):
     """
     n = P.shape[-1]
     G = P * (scale / n)
-    G[:, y, xp(G).arange(n)] -= scale / n
+    G[:, y, arange(n, G)] -= scale / n
     G1 = params["W2"].mT @ G
     G1 *= H > 0  # in place: G1 is the product's own array
     return G, G1
@@ -149,7 +169,7 @@ def evaluate(params: dict, X, y, lambdas, chunk: int = 5000) -> dict:
         S, _ = scores(params, Xc)
         top = mod.amax(S, axis=-2, keepdims=True)
         log_z = mod.log(mod.exp(S - top).sum(axis=-2)) + top[:, 0, :]
-        cols = mod.arange(Xc.shape[0])
+        cols = arange(Xc.shape[0], S)
         loss_sum = loss_sum + (log_z - S[:, yc, cols]).sum(axis=-1)
         correct = correct + (S.argmax(axis=-2) == yc).sum(axis=-1)
     loss = loss_sum / n
