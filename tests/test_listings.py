@@ -29,11 +29,16 @@ def test_the_range_comparison_ends_with_the_rules_verdict_on_validation():
                         "test": {"mean": 0.5, "std": 0.0, "values": [0.5] * len(val)}}
     assignment = {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
                   "accuracy_over_seeds": over([0.530, 0.534, 0.532])}
-    run = lambda val: {"chosen": {"eta_min": 0.01, "eta_max": 0.04},  # noqa: E731
-                       "retrained": {"accuracy_over_seeds": over(val)}}
+    run = lambda val, margin=0.005: {"chosen": {"eta_min": 0.01, "eta_max": 0.04},  # noqa: E731
+                                     "retrained": {"accuracy_over_seeds": over(val)},
+                                     "parameters": {"margin": margin}}
     text = listings.range_comparison_of(assignment, run([0.531, 0.530, 0.536]))
     assert text.splitlines()[-1] == ("the range test's range on validation: +0.03 ± 0.23 points, "
                                      "no measurable difference (a paired one-sided t test at the "
                                      "5 % level against a margin of 0.5 points)")
     assert "better (a paired" in listings.range_comparison_of(assignment,
                                                               run([0.540, 0.545, 0.541]))
+    # the margin is 07's own parameter: +1.0 points is not beyond a margin of 2
+    wide = listings.range_comparison_of(assignment, run([0.540, 0.545, 0.541], margin=0.02))
+    assert wide.endswith("no measurable difference (a paired one-sided t test at the 5 % level "
+                         "against a margin of 2 points)")

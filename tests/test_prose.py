@@ -156,7 +156,8 @@ def test_the_range_test_range_is_better_only_beyond_its_paired_noise():
     final = {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
              "accuracy_over_seeds": over([0.530, 0.534, 0.532])}
     run = lambda val: {"chosen": {"eta_min": 0.01, "eta_max": 0.04},  # noqa: E731
-                       "retrained": {"accuracy_over_seeds": over(val)}}
+                       "retrained": {"accuracy_over_seeds": over(val)},
+                       "parameters": {"margin": 0.005}}
     assert "is not measurably different on validation" in report.range_test_after(
         run([0.531, 0.530, 0.536]), final)  # the old rule would say "better" (mean rose)
     assert "is better on validation" in report.range_test_after(

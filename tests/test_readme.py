@@ -161,15 +161,16 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
     notebook = {s["key"]: s["notebook"] for s in sections.load()["sections"]}
     over = {p: {"mean": 0.5, "std": 0.01, "values": [0.5, 0.5]} for p in ("val", "test")}
     row = {"row": "without the width", "val": over["val"], "component": "width", "kept": True,
-           "gain": {"gain": 0.01, "se": 0.002, "n": 3, "verdict": "better"}}
+           "gain": {"gain": 0.01, "se": 0.002, "n": 3, "margin": 0.005, "verdict": "better"}}
     one = lambda test: {"members": 3, "cycles": 2, "val": 0.55, "test": test}  # noqa: E731
     records = {
         notebook["final"]: {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
                            "accuracy_over_seeds": over},
         notebook["range"]: {"chosen": {"eta_min": 0.02, "eta_max": 0.08},
-                             "parameters": {"m": 50}, "retrained": {"accuracy_over_seeds": over}},
+                             "parameters": {"m": 50, "margin": 0.005},
+                             "retrained": {"accuracy_over_seeds": over}},
         notebook["bonus"]: {
-            "rows": [row], "protocol": {"seeds": [0, 1, 2]},
+            "rows": [row], "protocol": {"seeds": [0, 1, 2], "margin": 0.005},
             "chosen": {"row": "chosen recipe", "val": over["val"], "recipe": {"m": 1000}},
             "searches": {"full": {"pairs": [[1e-3, 0.0], [1e-3, 0.2]], "seconds": 100.0}},
             "final_split": {"single": over, "ensemble": one(0.6), "snapshot_ensemble": one(0.61),

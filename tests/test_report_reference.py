@@ -29,7 +29,8 @@ def results(shift: float = 0.0) -> dict:
            "git_commit": "abc", "parameters": {"m": 50, "build_dir": "/somewhere"},
            "history": {"curves": [1, 2, 3]}}
     search = {"best": [{"lambda": 1.6e-5, "val_accuracy": 0.514 + shift}], "runs": [1] * 100}
-    gain = {"gain": 0.013, "se": 0.001, "t": 13.0, "q": 2.92, "n": 3, "verdict": "better"}
+    gain = {"gain": 0.013, "se": 0.001, "t": 13.0, "q": 2.92, "margin": 0.005, "n": 3,
+            "verdict": "better"}
     rows = [{"row": "full recipe", "recipe": RECIPE, "val": spread(0.5716 + shift, 0.0006, 3),
              "component": None},
             {"row": "one network, not its last 3 cycle ends", "recipe": RECIPE,
@@ -41,7 +42,7 @@ def results(shift: float = 0.0) -> dict:
                              "snapshot_ensemble": {"members": 15, "cycles": 3, "val": 0.602,
                                                    "test": 0.6007 + shift},
                              "agreement": 0.78}}
-    rng = {"chosen": {"eta_min": 0.0273, "eta_max": 0.109},
+    rng = {"chosen": {"eta_min": 0.0273, "eta_max": 0.109}, "parameters": {"margin": 0.005},
            "retrained": {"accuracy_over_seeds": {p: spread(o["mean"] - 0.003)
                                                  for p, o in over.items()}}}
     grad = {"max_relative_error": {"autograd": {"W1": 3e-14}, "finite_difference": {"W1": 6e-7}}}

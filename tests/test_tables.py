@@ -22,7 +22,7 @@ def row(label, val, component=None, gain=0.0, **extra):
     if component is None:
         return {"row": label, "val": spread(val), "component": None, **extra}
     return {"row": label, "val": spread(val), "component": component, "kept": gain > 0,
-            "gain": {"gain": gain, "se": 0.0054, "n": 3,
+            "gain": {"gain": gain, "se": 0.0054, "n": 3, "margin": 0.005,
                      "verdict": "better" if gain > 0 else "no measurable difference"}, **extra}
 
 

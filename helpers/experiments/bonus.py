@@ -184,17 +184,19 @@ class Study:
 
     search, final: the two splits; base: the recipe the rows start from (its lam and dropout
     are searched by full_recipe); seeds: the paired seeds (each row trains one run per seed,
-    so seed s of two rows shares initialisation, mini-batches, masks' stream and augmentation).
+    so seed s of two rows shares initialisation, mini-batches, masks' stream and augmentation);
+    margin: the rule's (helpers.experiments.protocol), in accuracy.
     """
 
-    def __init__(self, run, search, final, base: Recipe, seeds, batch_size: int):
+    def __init__(self, run, search, final, base: Recipe, seeds, batch_size: int,
+                 margin: float = protocol.MARGIN):
         for split in (search, final):
             check_batch(len(split.y_train), batch_size)
         self.run, self.search, self.final, self.seeds = run, search, final, list(seeds)
         if len(self.seeds) < protocol.MIN_PAIRS:
             raise ValueError(f"the study's verdicts need at least {protocol.MIN_PAIRS} paired "
                              f"seeds (n_seeds), got {len(self.seeds)}")
-        self.base, self.batch_size = base, batch_size
+        self.base, self.batch_size, self.margin = base, batch_size, margin
         self.device = getattr(run, "device", None)  # the engine: None numpy, or torch's device
         self.rows, self.curves, self.searches = [], {}, {}
         self.full = self.recipe = None  # the full recipe's row and Recipe, from full_recipe
@@ -284,7 +286,8 @@ class Study:
         row = {"row": label, "recipe": recipe.to_dict(), "val": over_seeds(val),
                "component": component, "seconds": self.searches[grid]["seconds"]}
         if component is not None:
-            row.update(verdict_of(self.full["val"]["values"], val, component in SAVES_WORK))
+            row.update(verdict_of(self.full["val"]["values"], val, component in SAVES_WORK,
+                                  self.margin))
         self.rows.append(row)
         self._runs[label], self._network[label] = runs, network
         epochs = np.asarray(curves[0][0]) * self.batch_size / len(self.search.y_train)
@@ -359,7 +362,7 @@ class Study:
         row = {"row": f"shorter training: {cycles} of {self.recipe.cycles} cycles",
                "recipe": self.recipe.but(cycles=cycles).to_dict(), "val": over_seeds(val),
                "component": "training length", "seconds": 0.0,
-               **verdict_of(self.full["val"]["values"], val, False)}
+               **verdict_of(self.full["val"]["values"], val, False, self.margin)}
         self.rows.append(row)
         return row
 
@@ -398,7 +401,7 @@ class Study:
                 {"row": f"one network, not its last {snapshot_cycles} cycle ends",
                  "recipe": self.recipe.to_dict(), "val": over_seeds(single),
                  "component": "snapshots", "seconds": 0.0, "ensemble_val": over_seeds(shots),
-                 **verdict_of(shots, single, False)}]
+                 **verdict_of(shots, single, False, self.margin)}]
         self.rows += rows
         return rows
 
@@ -524,11 +527,12 @@ REMOVES = {
 }
 
 
-def verdict_of(with_component, without_component, saves_work: bool) -> dict:
+def verdict_of(with_component, without_component, saves_work: bool,
+               margin: float = protocol.MARGIN) -> dict:
     """The paired gain of a component (with it minus without it, per seed), the rule's
-    verdict, and whether the component is kept."""
-    return {"gain": protocol.paired_gain(with_component, without_component),
-            "kept": protocol.keeps(with_component, without_component, saves_work),
+    verdict (against margin), and whether the component is kept."""
+    return {"gain": protocol.paired_gain(with_component, without_component, margin),
+            "kept": protocol.keeps(with_component, without_component, saves_work, margin),
             "saves_work": saves_work}
 
 

@@ -13,14 +13,16 @@ kept). A change with no effect is called "better" in less than LEVEL of the stud
 is any change whose gain is MARGIN or less. With fewer than MIN_PAIRS pairs there is no spread
 to test against: paired_gain refuses them.
 
-Why a margin (MARGIN, half a point of validation accuracy): the same seeds rebuilt on another
-machine (another BLAS kernel, or the torch engine) move a network's validation accuracy by 0.1
-to 0.4 points, about what another seed does (0.2 to 0.5 points): a gain smaller than that does
-not survive the machine, and a rule without a margin decides it by the machine's rounding (the
-snapshot ensemble's +0.1 to +0.4 points was "better" under one OpenBLAS kernel and "no
-measurable difference" under two others, issue 19). Deciding a gain that small would take
-about 12 seeds, each a full training of the recipe. With the margin, a change is called better
-or worse only when it moves validation by more than half a point, beyond doubt at the 5 % level.
+Why a margin (MARGIN, half a point of validation accuracy, the default of 07's and 08's
+`margin` parameter; a profile whose accuracies move more between machines sets a larger one):
+the same seeds rebuilt on another machine (another BLAS kernel, or the torch engine) move a
+network's validation accuracy by 0.1 to 0.4 points, about what another seed does (0.2 to 0.5
+points): a gain smaller than that does not survive the machine, and a rule without a margin
+decides it by the machine's rounding (the snapshot ensemble's +0.1 to +0.4 points was "better"
+under one OpenBLAS kernel and "no measurable difference" under two others, issue 19). Deciding
+a gain that small would take about 12 seeds, each a full training of the recipe. With the
+margin, a change is called better or worse only when it moves validation by more than half a
+point, beyond doubt at the 5 % level.
 
 Which configuration is the simpler one depends on what the change costs. A change that adds
 work (a wider layer, dropout, augmentation, longer training, more ensemble members) is kept
@@ -38,8 +40,15 @@ VERDICTS = ("better", "no measurable difference", "worse")
 LEVEL = 0.05  # each one-sided test's false-positive rate under no effect
 MIN_PAIRS = 2  # the t test needs a spread: at least two paired seeds
 MARGIN = 0.005  # the smallest gain the rule decides, in accuracy: half a point (see above)
-RULE = (f"a paired one-sided t test at the {100 * LEVEL:g} % level against a margin of "
-        f"{100 * MARGIN:g} points")  # in words, for the prose
+
+
+def rule(margin: float = MARGIN) -> str:
+    """The rule in words, for the prose and the tables; margin in accuracy (a fraction)."""
+    return (f"a paired one-sided t test at the {100 * LEVEL:g} % level against a margin of "
+            f"{100 * margin:g} points")
+
+
+RULE = rule()  # with the default margin (a profile may set another: 07's and 08's `margin`)
 
 
 def quantile(n: int, level: float = LEVEL) -> float:

@@ -108,13 +108,13 @@ def choose(history: dict, window: int, fraction: float) -> dict:
             "stopped_at_eta": stopped, "measurements": len(at)}
 
 
-def verdict(retrained: dict, assignment: dict) -> dict:
+def verdict(retrained: dict, assignment: dict, margin: float) -> dict:
     """The range test's range against the assignment's on the best-lambda run, by the rule of
-    helpers.experiments.protocol (a paired one-sided t test at the 5 % level against a margin
-    of 0.5 points) on validation:
-    the retraining (07's "retrained") and 06's run share their seeds, so seed k pairs with
-    seed k. Arguments: accuracy_over_seeds of each ({part: {"values": ...}})."""
-    return protocol.paired_gain(retrained["val"]["values"], assignment["val"]["values"])
+    helpers.experiments.protocol (a paired one-sided t test at the 5 % level against a margin)
+    on validation: the retraining (07's "retrained") and 06's run share their seeds, so seed k
+    pairs with seed k. Arguments: accuracy_over_seeds of each ({part: {"values": ...}}); margin:
+    the rule's, in accuracy (07's `margin` parameter, in its results' parameters)."""
+    return protocol.paired_gain(retrained["val"]["values"], assignment["val"]["values"], margin)
 
 
 def settings_of(settings, rise) -> dict:

@@ -1,7 +1,7 @@
 """The report's listings: plain-text blocks, each a function of the numbers it prints."""
 
 from helpers.experiments.bonus import Recipe
-from helpers.experiments.protocol import RULE
+from helpers.experiments.protocol import rule
 from helpers.experiments.range_test import verdict as range_test_verdict
 from helpers.report.formatting import gain, pc, pm
 
@@ -76,11 +76,11 @@ def range_comparison_of(assignment: dict, range_test: dict) -> str:
     on validation (helpers.experiments.range_test.verdict)."""
     s, c = assignment["settings"], range_test["chosen"]
     new, old = range_test["retrained"]["accuracy_over_seeds"], assignment["accuracy_over_seeds"]
-    g = range_test_verdict(new, old)
+    g = range_test_verdict(new, old, range_test["parameters"]["margin"])
     return range_comparison([
         ("the assignment's", s["eta_min"], s["eta_max"], old),
         ("the range test's", c["eta_min"], c["eta_max"], new)]) + (
-        f"\nthe range test's range on validation: {gain(g)}, {g['verdict']} ({RULE})")
+        f"\nthe range test's range on validation: {gain(g)}, {g['verdict']} ({rule(g['margin'])})")
 
 
 def bonus_listing(chosen: dict, final: dict) -> str:

@@ -5,7 +5,7 @@ beyond the assignment: the range test and the bonus."""
 
 from helpers import registry
 from helpers.experiments.bonus import Recipe
-from helpers.experiments.protocol import LEVEL, RULE
+from helpers.experiments.protocol import LEVEL, rule
 from helpers.experiments.range_test import verdict as range_test_verdict
 from helpers.report.formatting import gain, mean_std, pc, plural
 
@@ -183,7 +183,7 @@ def range_test_after(run: dict, final: dict) -> str:
     rule's verdict (helpers.experiments.protocol); the test accuracy reported beside it."""
     c, s = run["chosen"], final["settings"]
     new, old = run["retrained"]["accuracy_over_seeds"], final["accuracy_over_seeds"]
-    g = range_test_verdict(new, old)
+    g = range_test_verdict(new, old, run["parameters"]["margin"])
     verdict = {"better": "better", "worse": "worse",
                "no measurable difference": "not measurably different"}[g["verdict"]]
     return (f"Retrained with $\\eta$ from {c['eta_min']:.3g} to {c['eta_max']:.3g} instead of "
@@ -192,8 +192,8 @@ def range_test_after(run: dict, final: dict) -> str:
             f"{mean_std(old, 'val')} with the assignment's range: a paired gain of "
             f"{gain(g)} over {plural(g['n'], 'initialisation')} (paired: the same "
             f"initialisations and mini-batches in both), so the range test's range is "
-            f"{verdict} on validation by the rule of the bonus, {RULE}. On the test set, "
-            f"reported once: {mean_std(new, 'test')} against "
+            f"{verdict} on validation by the rule of the bonus, {rule(g['margin'])}. On the "
+            f"test set, reported once: {mean_std(new, 'test')} against "
             f"{mean_std(old, 'test')}.")
 
 
@@ -215,8 +215,8 @@ def bonus(run: dict) -> str:
             f"its component and by what comes with removing it: the rows without dropout and "
             f"without the width take the $\\lambda$ (and dropout rate) best for them, and a "
             f"narrower layer or raw pixels give the first layer another shape, hence another "
-            f"initialisation. The rule is {RULE}: with $d_s$ the full recipe's validation "
-            f"accuracy minus the row's for seed $s$, $\\bar d$ their mean, "
+            f"initialisation. The rule is {rule(margin / 100)}: with $d_s$ the full recipe's "
+            f"validation accuracy minus the row's for seed $s$, $\\bar d$ their mean, "
             f"$e = s_d / \\sqrt n$ its standard error (standard deviation with $n - 1$) and $q$ "
             f"the {100 * (1 - LEVEL):g} % quantile of Student's $t$ with $n - 1$ degrees of "
             f"freedom, a component is *better* when $\\bar d - q e$ exceeds {margin:g} points "

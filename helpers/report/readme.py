@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from helpers import paths, registry
-from helpers.experiments.protocol import RULE
+from helpers.experiments.protocol import rule
 from helpers.report import listings, reference, tables
 from helpers.report.formatting import pc as percent
 from helpers.report.formatting import plural, pm, sci
@@ -169,7 +169,8 @@ def intro(runs: dict) -> str:
             f"{sizes['train']:,} / {sizes['val']:,} split with "
             f"{plural(len(run['protocol']['seeds']), 'paired seed')}, an ablation removes one "
             f"component at a time (each row trained as long as the full recipe on that split), "
-            f"a component's verdict is {RULE}, and the chosen recipe ({r['m']:,} hidden units, "
+            f"a component's verdict is {rule(run['protocol']['margin'])}, and the chosen recipe "
+            f"({r['m']:,} hidden units, "
             + (f"the first {r['k']} principal components, " if r.get("k") else "raw pixels, ")
             + f"{4 * r['cycles']} epochs) is trained by "
             f"{plural(len(run['final_split']['seeds']), 'independent member')}, the test set "

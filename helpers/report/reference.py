@@ -147,7 +147,7 @@ def facts(runs: dict) -> dict:
         for part, over in new.items():
             acc[f"{nb['range']}: retrained, {part} accuracy over seeds"] = spread(over)
         if "accuracy_over_seeds" in final:
-            g = range_verdict(new, final["accuracy_over_seeds"])
+            g = range_verdict(new, final["accuracy_over_seeds"], rng["parameters"]["margin"])
             choice[f"{nb['range']}: verdict on validation"] = g["verdict"]
             acc[f"{nb['range']}: gain on validation"] = paired(g)
     bonus = runs.get(nb["bonus"]) or {}

@@ -1,6 +1,6 @@
 """The report's tables: the original's numbers beside this run's, the settings, the ablation."""
 
-from helpers.experiments.protocol import RULE
+from helpers.experiments.protocol import rule
 from helpers.report.formatting import gain, pm
 
 RUNS = {"Exercise 3": "one", "Exercise 4": "three", "Best lambda": "final"}
@@ -79,13 +79,17 @@ def ablation(rows: list, short: bool = True) -> str:
     """The ablation table in Markdown: the full recipe, then one row per component removed
     (validation mean ± std over seeds; the component's paired gain ± SE, the verdict of the rule,
     a paired one-sided t test at the 5 % level against a margin of 0.5 points
-    (helpers.experiments.protocol.RULE), whether it
+    (helpers.experiments.protocol.rule), whether it
     stays). short: each row by its short label, the columns' widths set for the PDF and a
     legend under the table that spells the labels and the rule out (the report's Table 3);
     False: each row by its whole label, the rule in the verdict's header, no legend (the
     README)."""
+    margins = {r["gain"]["margin"] for r in rows if "margin" in (r.get("gain") or {})}
+    if len(margins) != 1:
+        raise ValueError(f"the rows' verdicts should share one margin, got {sorted(margins)}")
+    said_rule = rule(margins.pop())
     lines = ["| configuration | validation accuracy (%) | gain of the component (points) | "
-             + ("verdict" if short else f"verdict ({RULE})") + " | component stays |",
+             + ("verdict" if short else f"verdict ({said_rule})") + " | component stays |",
              "|" + "|".join("-" * w for w in WIDTHS) + "|" if short else "|---|---|---|---|---|"]
     legend = []
     for r in rows:
@@ -102,7 +106,7 @@ def ablation(rows: list, short: bool = True) -> str:
         legend.append(f"*{label}*: {r['row']}{extra}{reason}")
         lines.append(f"| {label} | {pm(r['val'], unit='')} | " + " | ".join(cells) + " |")
     if short:
-        lines += ["", "Rows: " + "; ".join(legend) + f". Verdicts: {RULE}."]
+        lines += ["", "Rows: " + "; ".join(legend) + f". Verdicts: {said_rule}."]
     return "\n".join(lines)
 
 
