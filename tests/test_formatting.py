@@ -24,7 +24,7 @@ def test_one_home_for_mean_plus_minus_std():
     assert listings.seeds_line(spread) == ("Test accuracy over 2 initialisation(s) (one "
                                                 "mini-batch order): 57.13 ± 0.27 %")
     row = {"row": "x", "val": spread, "component": "width", "kept": False,
-           "gain": {"gain": 0.0052, "se": 0.0021, "n": 3, "verdict": "better"}}
+           "gain": {"gain": 0.0052, "se": 0.0021, "n": 3, "margin": 0.0, "verdict": "better"}}
     assert "| x | 57.13 ± 0.27 | +0.52 ± 0.21 | better | no |" in \
         tables.ablation([row], short=False)
     assert formatting.gain(row["gain"]) == "+0.52 ± 0.21 points"

@@ -30,6 +30,24 @@ def flip_shift(X: np.ndarray, rng: np.random.Generator, max_shift: int = 3,
     return out
 
 
+def gather_flip_shift(X: np.ndarray, index, rng: np.random.Generator, max_shift: int = 3,
+                      p_flip: float = 0.5, mean=None) -> np.ndarray:
+    """flip_shift(X[index], rng, max_shift, p_flip) - mean (mean (d,), or None: nothing
+    subtracted): the same draws from rng and the same values, from the rows of X (N, 3072)
+    themselves in one pass (helpers.model.fused) for a C-contiguous float X, else by
+    flip_shift. The bonus's augmented rows, centred for the projection. A new (n, 3072) array."""
+    from helpers.model import fused
+
+    n = len(index)
+    flip = rng.random(n) < p_flip
+    dx = rng.integers(-max_shift, max_shift + 1, n)
+    dy = rng.integers(-max_shift, max_shift + 1, n)
+    if fused.usable(X, mean) and X.shape[1] == CHANNELS * SIDE * SIDE:
+        return fused.gather_flip_shift(X, index, flip, dx, dy, mean)
+    shifted = mirror_translate(X[index], flip, dx, dy, max_shift)
+    return shifted if mean is None else shifted - mean
+
+
 def mirror_translate(X: np.ndarray, flip, dx, dy, max_shift: int) -> np.ndarray:
     """X (n, 3072) with image k mirrored where flip[k], then moved by (dx[k], dy[k]).
 

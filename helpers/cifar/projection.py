@@ -29,7 +29,11 @@ class Projection:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """(X - mean) components: rows (n, d) -> (n, k), float32."""
-        return ((X - self.mean) @ self.components).astype(np.float32)
+        return self.centred(X - self.mean)
+
+    def centred(self, Xc: np.ndarray) -> np.ndarray:
+        """Xc components for rows Xc already centred (X - mean): the projection's product."""
+        return (Xc @ self.components).astype(np.float32)
 
 
 def on_device(projection: Projection, device):

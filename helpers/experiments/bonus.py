@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from helpers.cifar import projection
-from helpers.cifar.augment import flip_shift, flip_shift_torch
+from helpers.cifar.augment import flip_shift_torch, gather_flip_shift
 from helpers.experiments import protocol
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
@@ -97,8 +97,10 @@ def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float, device=None
         project = (lambda Z: Z) if proj is None else projection.on_device(proj, device)  # noqa: E731
         generator = torch_generator(rng, X.device)
         return lambda index, t: project(flip_shift_torch(X[index], generator, max_shift, p_flip))
-    project = (lambda X: X) if proj is None else proj  # noqa: E731
-    return lambda index, t: project(flip_shift(split.X_train[index], rng, max_shift, p_flip))
+    if proj is None:
+        return lambda index, t: gather_flip_shift(split.X_train, index, rng, max_shift, p_flip)
+    return lambda index, t: proj.centred(  # centred as they are gathered: one pass
+        gather_flip_shift(split.X_train, index, rng, max_shift, p_flip, proj.mean))
 
 
 def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int = 0,

@@ -11,7 +11,7 @@ G1 up to the factor 1 / keep: backward multiplies it in.
 
 import numpy as np
 
-from helpers.model.network import deltas, on_engine, scores, softmax, xp
+from helpers.model.network import deltas, on_engine, scores, softmax
 
 
 def mask(rng: np.random.Generator, shape, keep, dtype=np.float32, out=None) -> np.ndarray:
@@ -47,9 +47,7 @@ def forward(params: dict, X, U, w1_scale=None):
 
     w1_scale as in helpers.model.network.scores.
     """
-    _, H = scores(params, X, w1_scale)
-    H_drop = xp(H).multiply(H, U, out=H)  # in place: H is scores' own array
-    S = params["W2"] @ H_drop + params["b2"]
+    S, H_drop = scores(params, X, w1_scale, U)
     return softmax(S), H_drop
 
 

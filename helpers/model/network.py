@@ -11,6 +11,7 @@ Every function here works on numpy arrays and on torch tensors (CPU or GPU) alik
 
 import numpy as np
 
+from helpers.model import fused
 from helpers.model.blas import one_blas_thread
 
 K = 10  # classes
@@ -77,18 +78,26 @@ def init_params(d: int, m: int, seeds, dtype=np.float32) -> dict:
     }
 
 
-def scores(params: dict, X, w1_scale=None):
+def scores(params: dict, X, w1_scale=None, U=None):
     """Class scores s and hidden activations h for a batch X (n, d): (N, K, n), (N, m, n).
 
     w1_scale: optional (N, 1, 1); then network k's W1 is w1_scale[k] * params["W1"][k].
+    U: optional (N, m, n) dropout mask (helpers.model.dropout); then h is the dropped-out
+    max(0, s1) * U and s is computed from it. The elementwise passes on s1 run as one
+    (helpers.model.fused) where the arrays allow, with the same digits.
     """
     W1 = params["W1"]
     N, m, d = W1.shape
     S1 = (W1.reshape(N * m, d) @ X.T).reshape(N, m, -1)
-    if w1_scale is not None:
-        S1 *= w1_scale
-    S1 += params["b1"]
-    H = S1.clip(min=0)
+    if fused.usable(S1, w1_scale, params["b1"], U):
+        H = fused.hidden(S1, w1_scale, params["b1"], U)
+    else:
+        if w1_scale is not None:
+            S1 *= w1_scale
+        S1 += params["b1"]
+        H = S1.clip(min=0)
+        if U is not None:
+            H = xp(H).multiply(H, U, out=H)  # in place: H is clip's own array
     with one_blas_thread(H):
         S = params["W2"] @ H
     return S + params["b2"], H
@@ -106,16 +115,21 @@ def forward(params: dict, X, w1_scale=None):
     return softmax(S), H
 
 
-def deltas(params: dict, y, P, H, scale: float = 1.0):
+def deltas(params: dict, y, P, H, scale: float = 1.0, U=None):
     """`scale` times the gradients of the mean loss with respect to s and s1, (N, K, n), (N, m, n).
 
-    G = (P - Y) / n and G1 = (W2^T G) * 1[H > 0], for labels y (n,) and P, H from forward.
+    G = (P - Y) / n and G1 = (W2^T G) * 1[H > 0], for labels y (n,) and P, H from forward;
+    with a dropout mask U (N, m, n), G1 = (W2^T G) * 1[H > 0] * U (H the dropped-out layer).
     """
     n = P.shape[-1]
     G = P * (scale / n)
     G[:, y, arange(n, G)] -= scale / n
     G1 = params["W2"].mT @ G
+    if fused.usable(G1, H, U):
+        return G, fused.relu_grad(G1, H, U)
     G1 *= H > 0  # in place: G1 is the product's own array
+    if U is not None:
+        G1 *= U
     return G, G1
 
 

@@ -25,9 +25,8 @@ def sgd_step(params: dict, X, y, lam, eta: float, buffer=None, w1_scale=None, U=
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
         P, H = forward(params, X, w1_scale) if U is None else \
             dropout.forward(params, X, U, w1_scale)
-    G, G1 = deltas(params, y, P, H, scale=-eta)
-    if U is not None:
-        G1 *= U  # (W2^T G) 1[H~ > 0] U = (W2^T G) U 1[S1 > 0]: the dropped-out chain rule
+    # with dropout, (W2^T G) 1[H~ > 0] U = (W2^T G) U 1[S1 > 0]: the dropped-out chain rule
+    G, G1 = deltas(params, y, P, H, scale=-eta, U=U)
     db2 = G.sum(axis=-1, keepdims=True)
     bad = ~xp(P).isfinite(db2).all(axis=(1, 2))
     if bad.any():

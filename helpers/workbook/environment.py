@@ -1,8 +1,9 @@
 """What decides a result besides its inputs and code: the numeric stack and the data files.
 
 `numeric_stack()` enters every cache key: Python, numpy, each BLAS library numpy (or torch)
-loaded (its name, version, kernel and thread count, from threadpoolctl), and torch with its
-thread count where it is loaded. The last digits of a training depend on all of them.
+loaded (its name, version, kernel and thread count, from threadpoolctl), torch with its
+thread count where it is loaded, and numba's version (the step's fused passes). The last
+digits of a training depend on all of them.
 
 `python -m helpers.workbook.environment FILE [--device DEVICE]` is make's stamp: it writes
 FILE (JSON: the stack, without the thread counts that make itself sets per notebook, the
@@ -21,8 +22,8 @@ import numpy as np
 
 
 def numeric_stack(threads: bool = True) -> dict:
-    """{"python", "machine", "numpy", "blas": [...], "torch"?} of this process; threads False
-    leaves out the thread counts."""
+    """{"python", "machine", "numpy", "blas": [...], "torch"?, "numba"} of this process;
+    threads False leaves out the thread counts."""
     from threadpoolctl import threadpool_info
 
     blas = [{"library": lib.get("internal_api"), "version": lib.get("version"),
@@ -35,6 +36,10 @@ def numeric_stack(threads: bool = True) -> dict:
     if torch is not None:
         stack["torch"] = {"version": torch.__version__,
                           **({"threads": torch.get_num_threads()} if threads else {})}
+    try:  # the compiler of the step's fused passes (helpers.model.fused): same digits as numpy
+        stack["numba"] = metadata.version("numba")  # by test, and its version is recorded
+    except metadata.PackageNotFoundError:
+        stack["numba"] = None
     return stack
 
 

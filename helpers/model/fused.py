@@ -1,0 +1,136 @@
+"""The hidden layer's elementwise passes of a numpy step, fused into one pass each by numba,
+bit for bit the numpy expressions they replace (helpers.model.network and dropout keep those
+as the definition and the fallback).
+
+A step of N stacked networks (N, m, n) made about nine passes over its hidden layer: the W1
+scale, the bias, the ReLU (a new array), the dropout mask, then backward the ReLU's mask (a
+boolean array, then a product) and the dropout mask again. Each pass is cheap but the layer
+is large (4 x 1000 x 100 in the bonus's grid) and the products are small (256 inputs), so the
+passes took about as long as the products. Here they are two:
+
+  hidden: S1 <- relu(S1 * scale + b1) * U, in place (the forward pass after S1 = W1 X)
+  relu_grad: G1 <- G1 * 1[H > 0] * U, in place (the backward pass after G1 = W2^T G)
+
+and the bonus's augmented rows, gathered from the training set, mirrored, shifted and centred
+for the projection in one pass instead of five (gather_flip_shift; helpers.cifar.augment
+draws the flips and shifts, and holds the numpy definition).
+
+Each element goes through the same float operations in the same order as numpy's (a product,
+a sum, numpy's clip, a product by 1 or 0, a product by the mask), each rounded once as numpy
+rounds it (no fused multiply-add: numba compiles without fastmath), so the digits are the same
+(tests/test_fused.py checks them against the numpy expressions, NaN and infinities included).
+The kernels release the GIL: the workers' two jobs run them side by side.
+
+Used for C-contiguous float32 or float64 numpy arrays only; anything else (torch tensors, other
+layouts) takes the numpy expressions. Without numba installed, everything takes them too.
+"""
+
+import numpy as np
+
+try:
+    import numba
+
+    # numba's first compilation imports scipy's BLAS bindings, which load scipy's OpenBLAS:
+    # loaded here, at import, the BLAS libraries a cache key lists do not change mid-process
+    # (helpers.workbook.environment.numeric_stack)
+    import scipy.linalg.cython_blas  # noqa: F401
+    import scipy.linalg.cython_lapack  # noqa: F401
+except ImportError:  # numba is in requirements.txt; without it the numpy expressions run
+    numba = None
+
+FLOATS = (np.float32, np.float64)
+
+
+def usable(*arrays) -> bool:
+    """Whether the fused kernels take these arrays (None entries are ignored)."""
+    return numba is not None and all(
+        a is None or (isinstance(a, np.ndarray) and a.dtype.type in FLOATS and a.flags.c_contiguous
+                      and a.dtype == arrays[0].dtype) for a in arrays)
+
+
+def hidden(S1: np.ndarray, scale, b1: np.ndarray, U=None) -> np.ndarray:
+    """S1 (N, m, n) <- max(S1 * scale + b1, 0) * U in place, returned: numpy's
+    `S1 *= scale; S1 += b1; H = S1.clip(min=0); H *= U` (scale (N, 1, 1) or None, b1 (N, m, 1),
+    U (N, m, n) or None), with clip's result for NaN (NaN) and for zeros (+0)."""
+    c = np.array([0, 1], S1.dtype)  # 0 and 1 of the arrays' own type (a literal would be 64-bit)
+    _hidden(S1, c.reshape(1, 1, 2) if scale is None else scale, scale is not None, b1,
+            S1 if U is None else U, U is not None, c)
+    return S1
+
+
+def relu_grad(G1: np.ndarray, H: np.ndarray, U=None) -> np.ndarray:
+    """G1 (N, m, n) <- G1 * 1[H > 0] * U in place, returned: numpy's `G1 *= H > 0; G1 *= U`
+    (U (N, m, n) or None), products by 1.0 or 0.0 (so inf * 0 is NaN, as numpy's)."""
+    _relu_grad(G1, H, G1 if U is None else U, U is not None, np.array([0, 1], G1.dtype))
+    return G1
+
+
+# The loops, compiled by numba below. Every value stays in the arrays' type: c holds its 0 and
+# 1, since a Python literal in the arithmetic would make numba compute in 64 bits and round
+# twice on the way back to float32.
+def _hidden_py(S1, scale, scaled, b1, U, dropped, c):
+    N, m, n = S1.shape
+    for a in range(N):
+        s = scale[a if scaled else 0, 0, 0]
+        for i in range(m):
+            b = b1[a, i, 0]
+            for j in range(n):
+                v = S1[a, i, j]
+                if scaled:
+                    v = v * s
+                v = v + b
+                if not (v > 0 or v != v):  # numpy's clip(min=0): NaN stays, the rest +0
+                    v = c[0]
+                if dropped:
+                    v = v * U[a, i, j]
+                S1[a, i, j] = v
+
+
+def _relu_grad_py(G1, H, U, dropped, c):
+    N, m, n = G1.shape
+    for a in range(N):
+        for i in range(m):
+            for j in range(n):
+                g = G1[a, i, j] * (c[1] if H[a, i, j] > 0 else c[0])
+                if dropped:
+                    g = g * U[a, i, j]
+                G1[a, i, j] = g
+
+
+def gather_flip_shift(X: np.ndarray, index, flip, dx, dy, mean=None) -> np.ndarray:
+    """Rows X[index] (n, 3072) with image k mirrored where flip[k], then moved by (dx[k],
+    dy[k]), zero outside, minus mean (d,) when given: helpers.cifar.augment.mirror_translate
+    of X[index], then `- mean`, in one pass. A new (n, 3072) array of X's type."""
+    out = np.empty((len(index), X.shape[1]), X.dtype)
+    c = np.array([0, 1], X.dtype)
+    _gather_flip_shift(X, np.asarray(index, np.int64), np.asarray(flip, np.bool_),
+                       np.asarray(dx, np.int64), np.asarray(dy, np.int64),
+                       c if mean is None else mean, mean is not None, out, c)
+    return out
+
+
+def _gather_flip_shift_py(X, index, flip, dx, dy, mean, centred, out, c):
+    side = 32
+    plane = side * side
+    for k in range(index.shape[0]):
+        row = index[k]
+        for ch in range(out.shape[1] // plane):
+            for i in range(side):
+                si = i - dy[k]
+                for j in range(side):
+                    sj = j - dx[k]  # the column of the mirrored image; of the image itself:
+                    if flip[k]:
+                        sj = side - 1 - sj
+                    p = ch * plane + i * side + j
+                    v = c[0]
+                    if 0 <= si < side and 0 <= sj < side:
+                        v = X[row, ch * plane + si * side + sj]
+                    if centred:
+                        v = v - mean[p]
+                    out[k, p] = v
+
+
+if numba is not None:
+    _hidden = numba.njit(nogil=True, cache=True)(_hidden_py)
+    _relu_grad = numba.njit(nogil=True, cache=True)(_relu_grad_py)
+    _gather_flip_shift = numba.njit(nogil=True, cache=True)(_gather_flip_shift_py)
