@@ -13,7 +13,7 @@ benchmarks/references.py). Lambda, step size and the optimiser are the other wor
 import numpy as np
 
 from benchmarks.workloads import ETA, LAM, torch_sgd
-from helpers.cifar.augment import CHANNELS, SIDE, flip_shift
+from helpers.cifar.augment import CHANNELS, SIDE, gather_flip_shift
 from helpers.cifar.projection import Projection
 from helpers.model.dropout import mask
 from helpers.model.network import K, init_params
@@ -25,8 +25,9 @@ D = CHANNELS * SIDE * SIDE  # flips and shifts need whole CIFAR-10 images: d = 3
 
 def our_wide_steps(shape: dict, X, y, networks: int, batches: list):
     """A callable running the steps of `batches` (row indices) for `networks` networks side
-    by side, as helpers.training.loop.State.step runs them in the bonus: the row gather,
-    flip_shift on the gathered batch, a fresh scaled dropout mask (N, m, n), then sgd_step
+    by side, as helpers.training.loop.State.step runs them in the bonus on raw pixels: the rows
+    gathered, flipped and shifted in one pass (gather_flip_shift, as bonus.rows_hook without a
+    projection), a fresh scaled dropout mask (N, m, n), then sgd_step
     with the decay scale, folded into W1 at the end as train() does at a record."""
     params = init_params(shape["d"], shape["m"], range(networks))
     lam = np.full((networks, 1, 1), LAM, np.float32)
@@ -36,7 +37,7 @@ def our_wide_steps(shape: dict, X, y, networks: int, batches: list):
 
     def run():
         for batch in batches:
-            Xb = flip_shift(X[batch], flips, MAX_SHIFT, P_FLIP)
+            Xb = gather_flip_shift(X, batch, flips, MAX_SHIFT, P_FLIP)
             U = mask(masks, (networks, shape["m"], len(batch)), keep, np.float32)
             sgd_step(params, Xb, y[batch], lam, ETA, buffer, scale, U)
         fold(params, scale)
@@ -102,8 +103,9 @@ def augments(recipe: dict) -> bool:
 
 def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
     """A callable running the recipe's steps as helpers.experiments.bonus trains them
-    (helpers.training.loop.State.step with bonus.rows_hook): with augmentation, the gather of
-    raw rows, flip_shift and the projection (a helpers.cifar.projection.Projection) every step;
+    (helpers.training.loop.State.step with bonus.rows_hook): with augmentation, the raw rows
+    gathered, flipped, shifted and centred in one pass (gather_flip_shift) and projected
+    (a helpers.cifar.projection.Projection) every step;
     without, the gather of rows projected once beforehand (as features() does); then, when a
     network drops out, fresh scaled masks (N, m, n), each network's from its own generator as
     State.mask draws them, and sgd_step with the decay scale.
@@ -121,8 +123,9 @@ def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
 
     def run():
         for batch in batches:
-            if projected is None:
-                Z = project(flip_shift(X[batch], flips, r["max_shift"], r["p_flip"]))
+            if projected is None:  # as bonus.rows_hook: gathered, flipped, shifted and centred
+                Z = project.centred(gather_flip_shift(X, batch, flips, r["max_shift"],
+                                                      r["p_flip"], project.mean))
             else:
                 Z = projected[batch]
             U = None
