@@ -19,15 +19,21 @@ def flip_shift(X: np.ndarray, rng: np.random.Generator, max_shift: int = 3,
     batch, never of the data set. Output: `out` if given, else a new array; (n, 3072),
     X's dtype.
     """
-    n = X.shape[0]
-    flip = rng.random(n) < p_flip
-    dx = rng.integers(-max_shift, max_shift + 1, n)
-    dy = rng.integers(-max_shift, max_shift + 1, n)
+    flip, dx, dy = draws(rng, X.shape[0], max_shift, p_flip)
     shifted = mirror_translate(X, flip, dx, dy, max_shift)
     if out is None:
         return shifted
     out[...] = shifted
     return out
+
+
+def draws(rng: np.random.Generator, n: int, max_shift: int, p_flip: float) -> tuple:
+    """The flips (n,) bool, then dx and dy (n,) on {-max_shift, ..., max_shift}, drawn from rng
+    in that order: what flip_shift and gather_flip_shift move n images by."""
+    flip = rng.random(n) < p_flip
+    dx = rng.integers(-max_shift, max_shift + 1, n)
+    dy = rng.integers(-max_shift, max_shift + 1, n)
+    return flip, dx, dy
 
 
 def gather_flip_shift(X: np.ndarray, index, rng: np.random.Generator, max_shift: int = 3,
@@ -38,10 +44,7 @@ def gather_flip_shift(X: np.ndarray, index, rng: np.random.Generator, max_shift:
     flip_shift. The bonus's augmented rows, centred for the projection. A new (n, 3072) array."""
     from helpers.model import fused
 
-    n = len(index)
-    flip = rng.random(n) < p_flip
-    dx = rng.integers(-max_shift, max_shift + 1, n)
-    dy = rng.integers(-max_shift, max_shift + 1, n)
+    flip, dx, dy = draws(rng, len(index), max_shift, p_flip)
     if fused.usable(X, mean) and X.shape[1] == CHANNELS * SIDE * SIDE:
         return fused.gather_flip_shift(X, index, flip, dx, dy, mean)
     shifted = mirror_translate(X[index], flip, dx, dy, max_shift)

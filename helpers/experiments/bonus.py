@@ -533,8 +533,8 @@ def verdict_of(with_component, without_component, saves_work: bool,
                margin: float = protocol.MARGIN) -> dict:
     """The paired gain of a component (with it minus without it, per seed), the rule's
     verdict (against margin), and whether the component is kept."""
-    return {"gain": protocol.paired_gain(with_component, without_component, margin),
-            "kept": protocol.keeps(with_component, without_component, saves_work, margin),
+    gain = protocol.paired_gain(with_component, without_component, margin)
+    return {"gain": gain, "kept": protocol.stays(gain["verdict"], saves_work),
             "saves_work": saves_work}
 
 

@@ -87,5 +87,9 @@ def keeps(with_change, without_change, saves_work: bool = False,
           margin: float = MARGIN) -> bool:
     """Whether the change stays: measurably better (beyond the margin); or, for a change that
     saves work (saves_work), not measurably worse."""
-    verdict = paired_gain(with_change, without_change, margin)["verdict"]
+    return stays(paired_gain(with_change, without_change, margin)["verdict"], saves_work)
+
+
+def stays(verdict: str, saves_work: bool = False) -> bool:
+    """Whether a change with this verdict stays (keeps, from a verdict already drawn)."""
     return verdict != VERDICTS[2] if saves_work else verdict == VERDICTS[0]

@@ -201,7 +201,7 @@ def bonus(run: dict) -> str:
     """The protocol in a paragraph, from the run's parameters and rows."""
     p, full = run["parameters"], run["rows"][0]
     pairs = len(run["searches"]["full"]["pairs"])
-    r, margin = full["recipe"], 100 * run["protocol"]["margin"]  # points
+    r, margin = full["recipe"], run["protocol"]["margin"]
     epochs = 4 * r["cycles"]  # a cycle is 2 n_s = 4 epochs (n_s = 2 floor(n / batch))
     return (f"Every choice is made on the search split ({run['search']['sizes']['train']:,} "
             f"training, {run['search']['sizes']['val']:,} validation images) with "
@@ -215,10 +215,10 @@ def bonus(run: dict) -> str:
             f"its component and by what comes with removing it: the rows without dropout and "
             f"without the width take the $\\lambda$ (and dropout rate) best for them, and a "
             f"narrower layer or raw pixels give the first layer another shape, hence another "
-            f"initialisation. The rule is {rule(margin / 100)}: with $d_s$ the full recipe's "
+            f"initialisation. The rule is {rule(margin)}: with $d_s$ the full recipe's "
             f"validation accuracy minus the row's for seed $s$, a component is *better* when "
-            f"$\\bar d - q s_d / \\sqrt n$ exceeds {margin:g} points, *worse* when "
-            f"$\\bar d + q s_d / \\sqrt n$ is below $-{margin:g}$ ($q$ the "
+            f"$\\bar d - q s_d / \\sqrt n$ exceeds {100 * margin:g} points, *worse* when "
+            f"$\\bar d + q s_d / \\sqrt n$ is below $-{100 * margin:g}$ ($q$ the "
             f"{100 * (1 - LEVEL):g} % quantile of Student's $t$, $n - 1$ degrees of freedom), "
             f"else there is *no measurable difference*; with no effect a component is called "
             f"better, or worse, less than {100 * LEVEL:g} % of the time each, and the margin is "
