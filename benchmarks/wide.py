@@ -15,7 +15,7 @@ import numpy as np
 from benchmarks.workloads import ETA, LAM, torch_sgd
 from helpers.cifar.augment import CHANNELS, SIDE, gather_flip_shift
 from helpers.cifar.projection import Projection
-from helpers.model.dropout import mask
+from helpers.model.dropout import masks
 from helpers.model.network import K, init_params
 from helpers.training.step import fold, sgd_step
 
@@ -27,18 +27,18 @@ def our_wide_steps(shape: dict, X, y, networks: int, batches: list):
     """A callable running the steps of `batches` (row indices) for `networks` networks side
     by side, as helpers.training.loop.State.step runs them in the bonus on raw pixels: the rows
     gathered, flipped and shifted in one pass (gather_flip_shift, as bonus.rows_hook without a
-    projection), a fresh scaled dropout mask (N, m, n), then sgd_step
+    projection), fresh scaled dropout masks (N, m, n) from one draw (State.mask), then sgd_step
     with the decay scale, folded into W1 at the end as train() does at a record."""
     params = init_params(shape["d"], shape["m"], range(networks))
     lam = np.full((networks, 1, 1), LAM, np.float32)
     scale, buffer = np.ones_like(lam), np.empty_like(params["W1"])
-    keep = np.full((networks, 1, 1), 1 - RATE)  # State.dropout: one keep per network
-    flips, masks = np.random.default_rng([3, 0]), np.random.default_rng([2, 0])
+    keep = np.full(networks, 1 - RATE)  # State.dropout: one keep per network
+    flips, draws = np.random.default_rng([3, 0]), np.random.default_rng([2, 0])
 
     def run():
         for batch in batches:
             Xb = gather_flip_shift(X, batch, flips, MAX_SHIFT, P_FLIP)
-            U = mask(masks, (networks, shape["m"], len(batch)), keep, np.float32)
+            U = masks(draws, keep, np.empty((networks, shape["m"], len(batch)), np.float32))
             sgd_step(params, Xb, y[batch], lam, ETA, buffer, scale, U)
         fold(params, scale)
     return run
@@ -107,8 +107,8 @@ def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
     gathered, flipped, shifted and centred in one pass (gather_flip_shift) and projected
     (a helpers.cifar.projection.Projection) every step;
     without, the gather of rows projected once beforehand (as features() does); then, when a
-    network drops out, fresh scaled masks (N, m, n), each network's from its own generator as
-    State.mask draws them, and sgd_step with the decay scale.
+    network drops out, fresh scaled masks (N, m, n) from one draw of the run's stream as
+    State.mask makes them, and sgd_step with the decay scale.
     dropouts: one rate per network side by side (default: the recipe's, one network)."""
     r = shape["recipe"]
     rates = [r["dropout"]] if dropouts is None else list(dropouts)
@@ -117,8 +117,8 @@ def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
     params = init_params(r["k"], r["m"], range(networks))
     lam = np.full((networks, 1, 1), LAM, np.float32)
     scale, buffer = np.ones_like(lam), np.empty_like(params["W1"])
-    flips = np.random.default_rng([3, 0])
-    masks = [np.random.default_rng([2, k]) for k in range(networks)] if any(rates) else None
+    flips, draws = np.random.default_rng([3, 0]), np.random.default_rng([2, 0])
+    keeps = 1 - np.asarray(rates)
     projected = None if augments(r) else project(X)
 
     def run():
@@ -128,11 +128,8 @@ def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
                                                       r["p_flip"], project.mean))
             else:
                 Z = projected[batch]
-            U = None
-            if masks is not None:
-                U = np.empty((networks, r["m"], len(batch)), np.float32)
-                for k, (rng, rate) in enumerate(zip(masks, rates, strict=True)):
-                    U[k] = mask(rng, (r["m"], len(batch)), 1 - rate, np.float32)
+            U = None if not any(rates) else \
+                masks(draws, keeps, np.empty((networks, r["m"], len(batch)), np.float32))
             sgd_step(params, Z, y[batch], lam, ETA, buffer, scale, U)
         fold(params, scale)
     return run

@@ -1,6 +1,8 @@
-"""helpers.model.fused: the step's hidden-layer passes and the bonus's augmented rows, fused
-by numba, give numpy's digits exactly (NaN, infinities and signed zeros included); a kernel
-that computed in 64 bits, or a training that took the fused path, would be caught."""
+"""helpers.model.fused: the step's hidden-layer passes, the bonus's augmented rows and the
+dropout masks drawn from raw bits, fused by numba, give numpy's digits exactly (NaN,
+infinities and signed zeros included) and leave the generators where numpy leaves them; a
+kernel that computed in 64 bits, a threshold rounded the wrong way, or a training that took
+the fused path, would be caught."""
 
 import numpy as np
 import pytest
@@ -77,6 +79,78 @@ def test_the_gathered_rows_are_flip_shifts_rows_and_draw_the_same_numbers(centre
             expected = expected - mean
         assert same(gather_flip_shift(X, index, ours, 3, 0.5, mean), expected)
         assert ours.random() == theirs.random()  # the same draws, in the same order
+
+
+def numpy_masks(rng, shape, keeps):
+    """The definition: network k draws from its own generator of the same seed (a copy of
+    rng's state), numpy's float32 uniforms compared with its keep, divided by it."""
+    out = []
+    for keep in np.asarray(keeps, np.float32):
+        mine = np.random.Generator(type(rng.bit_generator)())
+        mine.bit_generator.state = rng.bit_generator.state
+        out.append(np.divide(mine.random(shape, dtype=np.float32) < keep, keep,
+                             dtype=np.float32))
+    return np.stack(out), mine
+
+
+@pytest.mark.parametrize("shape", [(1000, 100), (50, 100), (8, 9)])
+def test_the_masks_from_raw_bits_are_numpys_and_leave_the_generator_where_numpy_does(shape):
+    keeps = [1.0, 0.6, 0.5, 1e-7, np.nextafter(np.float32(1), np.float32(0))]
+    rng = np.random.default_rng([2, 7])
+    for _ in range(3):  # step after step: the stream continues where numpy's would
+        expected, theirs = numpy_masks(rng, shape, keeps)
+        out = np.empty((len(keeps), *shape), np.float32)
+        assert fused.masks(rng, keeps, out)
+        assert same(out, expected)
+        ours, numpys = rng.bit_generator.state, theirs.bit_generator.state
+        assert ours["state"] == numpys["state"] and ours["has_uint32"] == numpys["has_uint32"] == 0
+
+
+def test_the_masks_threshold_is_exact_at_the_boundary():
+    """Words just below, at and above keep 2^24 for keeps where it is and is not an integer:
+    the kernel keeps exactly the words numpy's float32 uniform keeps (a floor for the ceil, or
+    a float compare rounded in 64 bits, would differ)."""
+    for keep in np.float32([0.6, 0.5, 0.3, 2.0**-24, 0.99999994, 1.0]):
+        t = int(np.ceil(np.float64(keep) * 2**24))
+        tops = np.array([max(t - 2, 0), max(t - 1, 0), t, min(t + 1, 2**24 - 1)], np.uint64)
+        words = (tops << np.uint64(8)) | np.uint64(0xFF)  # the low 8 bits are dropped
+        words = words.astype(np.uint32)
+        u = (words >> 8).astype(np.float32) * np.float32(2.0**-24)  # numpy's next_float
+        expected = np.divide(u < keep, keep, dtype=np.float32)
+        out = np.empty((1, len(words)), np.float32)
+        fused._masks(words, np.array([t], np.int64), np.divide(np.float32(1), [keep],
+                                                               dtype=np.float32),
+                     out, np.zeros(1, np.float32))
+        assert same(out[0], expected), keep
+        floor = int(np.floor(np.float64(keep) * 2**24))
+        if floor != t:  # the wrong rounding drops a word numpy keeps
+            assert ((words >> 8) < floor).sum() < (u < keep).sum()
+
+
+def test_the_masks_fall_back_where_raw_bits_would_not_be_exact():
+    out = np.empty((2, 7, 3), np.float32)  # an odd count: a half word would stay buffered
+    assert not fused.masks(np.random.default_rng(0), [0.5, 0.5], out)
+    rng = np.random.default_rng(0)
+    rng.random(1, dtype=np.float32)  # a half word buffered now
+    assert not fused.masks(rng, [0.5], np.empty((1, 4, 4), np.float32))
+    assert not fused.masks(np.random.Generator(np.random.MT19937(0)), [0.5],
+                           np.empty((1, 4, 4), np.float32))
+    assert not fused.masks(np.random.default_rng(0), [0.5], np.empty((1, 4, 4)))  # float64
+
+
+def test_a_stacks_masks_are_each_networks_own_draws():
+    """helpers.model.dropout.masks: one draw for the stack gives network k the mask its own
+    generator of the run's seed gives it alone, fast path or numpy's, keep 1 included."""
+    from helpers.model.dropout import mask, masks
+
+    for shape in [(50, 100), (7, 3)]:  # the raw bits' path, and numpy's
+        keeps = [1.0, 0.6, 0.6, 0.8]
+        alone = [np.random.default_rng([2, 1]) for _ in keeps]
+        rng = np.random.default_rng([2, 1])
+        for _ in range(3):
+            expected = np.stack([mask(g, shape, keep)
+                                 for g, keep in zip(alone, keeps, strict=True)])
+            assert same(masks(rng, keeps, np.empty((4, *shape), np.float32)), expected)
 
 
 def test_without_numba_the_numpy_expressions_run(monkeypatch):

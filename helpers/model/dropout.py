@@ -11,6 +11,7 @@ G1 up to the factor 1 / keep: backward multiplies it in.
 
 import numpy as np
 
+from helpers.model import fused
 from helpers.model.network import deltas, on_engine, scores, softmax
 
 
@@ -30,6 +31,26 @@ def mask(rng: np.random.Generator, shape, keep, dtype=np.float32, out=None) -> n
         return out
     draws = rng.random(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
     return np.divide(draws < keep, keep, out=out, dtype=out.dtype)  # 1 / keep or 0, one pass
+
+
+def masks(rng: np.random.Generator, keeps, out: np.ndarray) -> np.ndarray:
+    """out (N, m, n) <- the scaled masks of N networks that draw from one stream (a run's
+    networks share its seed, so each one's generator would draw the same numbers): ONE draw
+    of (m, n) uniforms, and network k's mask `mask` would make from it with keeps[k]; keep 1
+    gives ones. Returned. The same digits as N generators of that seed, each drawing its own
+    (helpers.model.fused.masks does it from the raw bits where it can, exactly)."""
+    keeps = np.asarray(keeps, dtype=out.dtype).reshape(-1)
+    if not np.all((keeps > 0) & (keeps <= 1)):
+        raise ValueError(f"keep must be in (0, 1], got {keeps!r}")
+    if np.all(keeps == 1):
+        out[...] = 1
+        return out
+    if fused.masks(rng, keeps, out):
+        return out
+    draws = rng.random(out.shape[1:], dtype=np.float32 if out.dtype == np.float32 else np.float64)
+    for k, keep in enumerate(keeps):
+        np.divide(draws < keep, keep, out=out[k], dtype=out.dtype)
+    return out
 
 
 def torch_generator(rng: np.random.Generator, device):

@@ -13,7 +13,11 @@ passes took about as long as the products. Here they are two:
 
 and the bonus's augmented rows, gathered from the training set, mirrored, shifted and centred
 for the projection in one pass instead of five (gather_flip_shift; helpers.cifar.augment
-draws the flips and shifts, and holds the numpy definition).
+draws the flips and shifts, and holds the numpy definition). The step's dropout masks are
+made from the generator's raw 64-bit outputs, the same numbers numpy's float32 uniforms give
+without making the floats (masks; helpers.model.dropout.masks holds the numpy definition):
+numpy's drawing took most of a mask's time, and a stack's networks, which share the run's
+seed, draw once for all of them.
 
 Each element goes through the same float operations in the same order as numpy's (a product,
 a sum, numpy's clip, a product by 1 or 0, a product by the mask), each rounded once as numpy
@@ -24,6 +28,8 @@ The kernels release the GIL: the workers' two jobs run them side by side.
 Used for C-contiguous float32 or float64 numpy arrays only; anything else (torch tensors, other
 layouts) takes the numpy expressions. Without numba installed, everything takes them too.
 """
+
+import sys
 
 import numpy as np
 
@@ -130,7 +136,40 @@ def _gather_flip_shift_py(X, index, flip, dx, dy, mean, centred, out, c):
                     out[k, p] = v
 
 
+def masks(rng: np.random.Generator, keeps, out: np.ndarray) -> bool:
+    """out (N, m, n) float32 <- the scaled masks numpy's `draws = rng.random((m, n),
+    dtype=np.float32)` then `np.divide(draws < keep, keep, dtype=np.float32)` give for each
+    network's keep (keeps (N,) float32), from ONE draw: True, rng advanced as numpy's call
+    advances it. False, nothing drawn, where this cannot be done exactly (not PCG64, a half
+    word buffered, an odd count, a big-endian machine, not float32): draw with numpy then.
+
+    Why it is exact: numpy's float32 uniform is u = (b >> 8) 2^-24 for the next 32-bit word b
+    of PCG64, which gives the low half of each 64-bit output, then the high half. u is exact in
+    float32, so u < keep exactly when the integer b >> 8 < keep 2^24, that is b >> 8 <
+    ceil(keep 2^24) (keep 2^24 is exact in float64). The 64-bit outputs come from
+    random_raw, half as many calls of the generator, and no float is made for the draws."""
+    if not usable(out) or out.dtype != np.float32 or sys.byteorder != "little" or \
+            type(rng.bit_generator).__name__ != "PCG64" or out[0].size % 2 or \
+            rng.bit_generator.state["has_uint32"]:
+        return False
+    keeps = np.asarray(keeps, np.float32).reshape(-1)
+    words = rng.bit_generator.random_raw(out[0].size // 2).view(np.uint32)  # low, high, ...
+    threshold = np.ceil(keeps.astype(np.float64) * 2.0**24).astype(np.int64)
+    kept = np.divide(np.float32(1), keeps, dtype=np.float32)  # True / keep, as numpy divides
+    N = out.shape[0]
+    _masks(words, threshold, kept, out.reshape(N, -1), np.zeros(1, np.float32))
+    return True
+
+
+def _masks_py(words, threshold, kept, out, zero):
+    for a in range(out.shape[0]):
+        t, v = threshold[a], kept[a]
+        for i in range(words.shape[0]):
+            out[a, i] = v if (words[i] >> 8) < t else zero[0]
+
+
 if numba is not None:
+    _masks = numba.njit(nogil=True, cache=True)(_masks_py)
     _hidden = numba.njit(nogil=True, cache=True)(_hidden_py)
     _relu_grad = numba.njit(nogil=True, cache=True)(_relu_grad_py)
     _gather_flip_shift = numba.njit(nogil=True, cache=True)(_gather_flip_shift_py)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from helpers.model.dropout import mask, torch_generator
+from helpers.model.dropout import masks, torch_generator
 from helpers.model.network import evaluate, init_params, to_device, to_numpy, xp
 from helpers.training.progress import Ticker
 from helpers.training.schedule import learning_rates
@@ -191,14 +191,14 @@ class State:
             np.broadcast_to(np.asarray(rate, dtype=float), (len(self.lambdas),))
         if not ((rate >= 0) & (rate < 1)).all():
             raise ValueError(f"dropout must be in [0, 1), got {rate.tolist()}")
-        if rate.any():  # one generator per network, as for its initialisation: network k
-            # of a stack draws the masks it would draw alone (a stack equals separate runs)
+        if rate.any():  # the run's stream: network k of a stack draws the masks it would
+            # draw alone (a stack equals separate runs), and the networks, which share the
+            # run's seed, share the draws: one draw a step for them all
             self.keep = 1 - rate
             W1 = self.params["W1"]
-            if isinstance(W1, np.ndarray):
-                self.masks = [stream("dropout", seed) for _ in rate]
-            else:  # networks with the same seed draw the same numbers: one draw for them
-                self.masks = torch_generator(stream("dropout", seed), W1.device)
+            self.masks = stream("dropout", seed)
+            if not isinstance(W1, np.ndarray):
+                self.masks = torch_generator(self.masks, W1.device)
                 self.keep = xp(W1).tensor(self.keep, dtype=W1.dtype,
                                           device=W1.device).reshape(-1, 1, 1)
 
@@ -233,18 +233,16 @@ class State:
         return self.order[1][start : start + len(batch)]
 
     def mask(self, n: int):
-        """The scaled dropout masks (N, m, n) of one step, network k's from its own generator
-        (numpy), or on a device from the run's torch generator (every network of a run has
-        the run's seed)."""
+        """The scaled dropout masks (N, m, n) of one step: one draw of the run's stream (every
+        network of a run has the run's seed, so each would draw these same numbers alone),
+        each network's mask from it with its own rate; numpy's generator, or on a device the
+        run's torch generator."""
         N, m, _ = self.params["W1"].shape
         W1 = self.params["W1"]
         if not isinstance(W1, np.ndarray):
             draws = xp(W1).rand((m, n), generator=self.masks, device=W1.device, dtype=W1.dtype)
             return (draws < self.keep).to(W1.dtype) / self.keep
-        U = np.empty((N, m, n), W1.dtype)
-        for k, (rng, keep) in enumerate(zip(self.masks, self.keep, strict=True)):
-            mask(rng, (m, n), keep, U.dtype, out=U[k])
-        return U
+        return masks(self.masks, self.keep, np.empty((N, m, n), W1.dtype))
 
     def record(self, t: int) -> float:
         """Whole-set metrics of every network at step t into the rows; the seconds it took."""
