@@ -55,6 +55,45 @@ def test_a_network_in_a_stack_is_the_network_trained_alone():
     assert not np.allclose(other["W1"][0], alone["W1"][0], atol=1e-3)
 
 
+def test_stacks_side_by_side_share_their_rows_and_equal_each_stack_alone(monkeypatch):
+    """train_recipes: a wide and a narrow stack of one seed, flipped, shifted and projected,
+    make each step's rows once, and each stack's params, curves and snapshots are those
+    train_recipe gives it alone, digit for digit."""
+    split = image_split()
+    kw = {"k": 8, "max_shift": 2, "p_flip": 0.5, "progress": False}
+    narrow = replace(SETTINGS, m=4)
+    alone = [bonus.train_recipe(split, SETTINGS, [1e-3, 1e-2], [0.0, 0.3], snapshots=2, **kw),
+             bonus.train_recipe(split, narrow, [1e-3], [0.5], **kw)]
+    made, hook = [], bonus.rows_hook
+
+    def counted(*args):
+        rows = hook(*args)
+        return lambda index, t: made.append(t) or rows(index, t)
+
+    monkeypatch.setattr(bonus, "rows_hook", counted)
+    together = bonus.train_recipes(split, [(SETTINGS, [1e-3, 1e-2], [0.0, 0.3], 2),
+                                           (narrow, [1e-3], [0.5], 0)],
+                                   kw["k"], kw["max_shift"], kw["p_flip"], False)
+    assert made == list(range(SETTINGS.total_steps))  # once a step, for both stacks
+    for (p, h, snaps, carried), (q, g, snaps_alone, carried_alone) in zip(together, alone,
+                                                                           strict=True):
+        assert all(np.array_equal(p[k], q[k]) for k in p)
+        assert h["curves"] == g["curves"] and snaps.keys() == snaps_alone.keys()
+        assert all(np.array_equal(snaps[t][k], snaps_alone[t][k]) for t in snaps for k in q)
+        np.testing.assert_array_equal(carried["components"], carried_alone["components"])
+    with pytest.raises(ValueError, match="differ in m only"):
+        bonus.train_recipes(split, [(SETTINGS, [1e-3], [0.0], 0),
+                                    (replace(SETTINGS, seed=1, m=4), [1e-3], [0.0], 0)], **kw)
+
+
+def test_shared_rows_refuse_runs_on_other_mini_batches():
+    shared = bonus.SharedRows(lambda index, t: np.asarray(index) * 2.0)
+    first = shared(np.array([1, 2]), 0)
+    assert shared(np.array([1, 2]), 0) is first and shared(np.array([3]), 1)[0] == 6
+    with pytest.raises(ValueError, match="different mini-batches at step 1"):
+        shared(np.array([4]), 1)
+
+
 def test_augmentation_is_seeded_changes_training_and_refuses_impossible_shifts():
     split = image_split()
     plain = bonus.train_recipe(split, SETTINGS, [1e-3], [0.0], k=8, progress=False)[0]
@@ -118,21 +157,24 @@ def test_cached_networks_are_evaluated_on_their_own_projection_not_a_refitted_on
 
 
 class TinyRun:
-    """What Study needs of a workbook Section: settings_for, cached, all_numbers, each
-    cached call recorded (the settings' seed, the networks' lambdas and dropouts)."""
+    """What Study needs of a workbook Section: settings_for, cached_together, all_numbers,
+    progress, each cached call recorded (the settings' seed and width, the networks' lambdas
+    and dropouts)."""
 
     def __init__(self):
-        self.all_numbers, self.calls = {}, []
+        self.all_numbers, self.calls, self.progress = {}, [], False
 
     def settings_for(self, split, **change):
         base = {"n_s": 2 * (len(split.y_train) // change.get("batch_size", 8)), "m": 10,
                 "batch_size": 8, "eta_min": 1e-3, "eta_max": 5e-2}
         return Settings(**{**base, **change})
 
-    def cached_timed(self, fn, split, settings, *args, label=None, **kwargs):
-        self.calls.append((settings.seed, settings.m, args, kwargs))
-        self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + 1.0
-        return fn(split, settings, *args, progress=False, **kwargs), 1.0
+    def cached_together(self, fn, calls, compute, label):
+        for _, settings, args, kwargs in calls:
+            self.calls.append((settings.seed, settings.m, args, kwargs))
+        self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + \
+            len(calls)
+        return [(value, 1.0) for value, _ in compute(list(range(len(calls))))]
 
 
 class CachingRun(TinyRun):
@@ -142,11 +184,15 @@ class CachingRun(TinyRun):
         super().__init__()
         self.store = {}
 
-    def cached_timed(self, fn, split, settings, *args, label=None, **kwargs):
-        key = repr((split.describe(), settings, args, sorted(kwargs.items())))
-        if key not in self.store:
-            self.store[key] = super().cached_timed(fn, split, settings, *args, **kwargs)
-        return self.store[key]
+    def cached_together(self, fn, calls, compute, label):
+        keys = [repr((split.describe(), settings, args, sorted(kwargs.items())))
+                for split, settings, args, kwargs in calls]
+        missing = [i for i, key in enumerate(keys) if key not in self.store]
+        if missing:
+            done = super().cached_together(fn, [calls[i] for i in missing],
+                                           lambda sub: compute([missing[j] for j in sub]), label)
+            self.store.update({keys[i]: run for i, run in zip(missing, done, strict=True)})
+        return [self.store[key] for key in keys]
 
 
 def tiny_study(seeds=(0, 1, 2), run=None, signal=0.0):
@@ -332,6 +378,10 @@ def test_the_narrow_row_trains_beside_the_full_recipe_the_others_after_its_pick(
         return train_jobs(study, jobs)
 
     monkeypatch.setattr(bonus.Study, "train_jobs", noted)
+    shared, train_recipes = [], bonus.train_recipes
+    monkeypatch.setattr(bonus, "train_recipes", lambda split, stacks, *args: (
+        len(stacks) > 1 and shared.append([settings.m for settings, *_ in stacks])) or
+        train_recipes(split, stacks, *args))
     narrow = dict(m=6, lambdas=[1e-3, 1e-2], dropouts=[0.0, 0.3])
     together, alone = tiny_study(seeds=(0, 1)), tiny_study(seeds=(0, 1))
     with together.side_by_side():
@@ -339,11 +389,14 @@ def test_the_narrow_row_trains_beside_the_full_recipe_the_others_after_its_pick(
         together.without("augmentation", "no aug", max_shift=0, p_flip=0.0)
         together.without("width", "narrow", **narrow)
     assert [b for b in batches if b] == [4, 2]  # (full + narrow) x 2 seeds; then no aug
+    assert shared == [[10, 6], [10, 6]]  # each seed's full and narrow runs share their rows
+    shared.clear()
     alone.full_recipe([1e-3, 1e-2], [0.3])
     alone.without("augmentation", "no aug", max_shift=0, p_flip=0.0)
     alone.without("width", "narrow", **narrow)
+    assert not shared  # one after another: nothing to share
     assert [r["row"] for r in together.rows] == [r["row"] for r in alone.rows]
-    assert together.rows == alone.rows and together.curves == alone.curves
+    assert together.rows == alone.rows and together.curves == alone.curves  # digit for digit
 
 
 def test_final_trains_the_chosen_rows_and_the_members_runs_as_one_set_of_jobs(monkeypatch):

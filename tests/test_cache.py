@@ -27,6 +27,33 @@ def test_cache_hit_skips_training(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_calls_computed_together_are_each_stored_as_the_call_alone(tmp_path):
+    """cached_together: what the cache holds is read, the rest computed by ONE call of the
+    joint computation, and each result stored under its own call's key (a later `cached` of
+    that call alone is a hit)."""
+    calls, joint = [], []
+
+    def train(x):
+        calls.append(x)
+        return {"value": np.arange(x)}
+
+    cache.cached(tmp_path, {"x": 2}, train, 2)  # stored alone before
+
+    def together(missing):
+        joint.append(missing)
+        return [({"value": np.arange(x)}, 0.5) for x in [(2, 3, 4)[i] for i in missing]]
+
+    done = cache.cached_together(tmp_path, [({"x": x}, train, (x,), {}) for x in (2, 3, 4)],
+                                 together)
+    assert joint == [[1, 2]] and [len(v["value"]) for v, _ in done] == [2, 3, 4]
+    assert [s for _, s in done][1:] == [0.5, 0.5]
+    again, seconds = cache.cached(tmp_path, {"x": 4}, train, 4)
+    assert calls == [2] and seconds == 0.5  # stored under the call's own key
+    with pytest.raises(ValueError, match="2 calls"):
+        cache.cached_together(tmp_path, [({"x": x}, train, (x,), {}) for x in (5, 6)],
+                              lambda missing: [])
+
+
 def test_values_round_trip_without_pickle(tmp_path):
     value = ({"W1": np.ones((2, 3), np.float32), "b": np.arange(3)},
              {"curves": {"step": [0, 5], "lambda": [0.1, 0.1]}, "seconds": {"total": 1.5}},

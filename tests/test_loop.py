@@ -47,6 +47,28 @@ def test_networks_side_by_side_equal_separate_runs():
     assert not np.allclose(stacked["W1"][0], stacked["W1"][2])
 
 
+def test_trainings_stepped_in_turn_equal_each_trained_alone(monkeypatch):
+    """side_by_side steps training generators in turn in one thread: each output is train()'s
+    digit for digit; only the first names its progress lines; the thread's name is kept."""
+    from helpers.training import loop, progress
+
+    split = synthetic_split()
+    wide = Settings(**{**SMALL.to_dict(), "m": 20})
+    alone = [train(split, SMALL, [1e-3, 1e-2], progress=False),
+             train(split, wide, [1e-3], progress=False, seams=Seams(dropout=0.3))]
+    named, ticker = [], loop.Ticker
+    monkeypatch.setattr(loop, "Ticker", lambda total: named.append(progress.current()) or
+                        ticker(total))
+    progress.doing("row 'full', seed 0")
+    together = loop.side_by_side([
+        loop.training(split, SMALL, [1e-3, 1e-2], progress=False),
+        loop.training(split, wide, [1e-3], progress=False, seams=Seams(dropout=0.3))])
+    assert named == ["row 'full', seed 0", None] and progress.current() == "row 'full', seed 0"
+    for (p, h), (q, g) in zip(together, alone, strict=True):
+        assert all(np.array_equal(p[k], q[k]) for k in p)
+        assert h["curves"] == g["curves"]
+
+
 def test_history_records_about_ten_times_per_cycle_and_eta_every_step():
     _, history = train(synthetic_split(), SMALL, [0.01], progress=False)
     steps = history["curves"]["step"]

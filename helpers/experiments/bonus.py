@@ -24,9 +24,10 @@ from helpers.model.accuracy import over_seeds
 from helpers.model.dropout import torch_generator
 from helpers.model.network import to_device
 from helpers.training import workers
-from helpers.training.loop import check_batch, snapshot, train
+from helpers.training.loop import check_batch, side_by_side, snapshot, training
 from helpers.training.seams import Seams
 from helpers.training.settings import stream
+from helpers.workbook import cache
 
 
 @dataclass(frozen=True)
@@ -118,22 +119,63 @@ def train_recipe(split, settings, lambdas, dropouts, k: int = 0, max_shift: int 
     evaluated on its own projection, never on one fitted again in another process (an
     eigenvector's sign is not fixed, and another LAPACK may flip it).
     """
-    if not 0 <= snapshots <= settings.cycles:
-        raise ValueError(f"snapshots must be in 0 .. {settings.cycles} (the run's cycles), got "
-                         f"{snapshots}")
+    return train_recipes(split, [(settings, lambdas, dropouts, snapshots)], k, max_shift,
+                         p_flip, progress, device)[0]
+
+
+def train_recipes(split, stacks, k: int = 0, max_shift: int = 0, p_flip: float = 0.0,
+                  progress: bool = True, device=None) -> list:
+    """train_recipe of each stack (settings, lambdas, dropouts, snapshots) of ONE seed, the
+    stacks stepped in turn in this thread and sharing their rows: each step's mini-batch is
+    gathered, flipped, shifted and projected once for all of them (the seed gives every stack
+    the same batches and the same flips and shifts). Their settings may differ in the width m
+    only. [train_recipe's output for each stack], digit for digit what it gives alone; each
+    history's seconds count its own steps (the shared rows fall to the first stack's)."""
+    first = stacks[0][0]
+    if any(replace(settings, m=first.m) != first for settings, *_ in stacks):
+        raise ValueError("stacks trained side by side share their batches and rows: their "
+                         "settings may differ in m only, got "
+                         f"{[settings.to_dict() for settings, *_ in stacks]}")
+    for settings, _, _, snapshots in stacks:
+        if not 0 <= snapshots <= settings.cycles:
+            raise ValueError(f"snapshots must be in 0 .. {settings.cycles} (the run's cycles), "
+                             f"got {snapshots}")
     data, proj = features(split, k)
-    rows = rows_hook(split, proj, settings.seed, max_shift, p_flip, device)
-    ends = list(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
-    keep_at = set(ends[len(ends) - snapshots:]) if snapshots else set()
-    kept = {}
-    keep = lambda t, p: kept.update({str(t): snapshot(p)}) if t in keep_at else None  # noqa: E731
-    params, history = train(data, settings, lambdas, [settings.seed] * len(lambdas),
-                            progress=progress, device=device,
-                            seams=Seams(dropout=dropouts, parts=("val",), on_record=keep,
-                                        rows=rows))
+    rows = rows_hook(split, proj, first.seed, max_shift, p_flip, device)
+    if rows is not None and len(stacks) > 1:
+        rows = SharedRows(rows)
+    runs, kept = [], []
+    for i, (settings, lambdas, dropouts, snapshots) in enumerate(stacks):
+        ends = list(range(2 * settings.n_s, settings.total_steps + 1, 2 * settings.n_s))
+        keep_at = set(ends[len(ends) - snapshots:]) if snapshots else set()
+        kept.append({})
+        keep = lambda t, p, at=keep_at, into=kept[-1]: (  # noqa: E731
+            into.update({str(t): snapshot(p)}) if t in at else None)
+        runs.append(training(data, settings, lambdas, [settings.seed] * len(lambdas),
+                             progress=progress and i == 0, device=device,
+                             seams=Seams(dropout=dropouts, parts=("val",), on_record=keep,
+                                         rows=rows)))
     carried = None if proj is None else {"mean": proj.mean, "components": proj.components,
                                          "explained": proj.explained}
-    return params, history, kept, carried
+    return [(params, history, snaps, carried)
+            for (params, history), snaps in zip(side_by_side(runs), kept, strict=True)]
+
+
+class SharedRows:
+    """One rows seam for runs stepped in turn on the same mini-batches (train_recipes): the
+    first run to ask for step t's rows makes them (rows_hook), the others get the same array
+    (a step reads its rows, never writes them)."""
+
+    def __init__(self, hook):
+        self.hook, self.t, self.index, self.rows = hook, None, None, None
+
+    def __call__(self, index, t: int):
+        if t != self.t:
+            self.t, self.index, self.rows = t, index, self.hook(index, t)
+        elif isinstance(index, np.ndarray) and not np.array_equal(index, self.index):
+            raise ValueError(f"runs sharing their rows asked for different mini-batches at "
+                             f"step {t}: they need the same seed, batch size and data")
+        return self.rows
 
 
 def inputs(carried, X):
@@ -221,21 +263,46 @@ class Study:
 
     def train_jobs(self, jobs: list) -> None:
         """Train the jobs not yet done, two at a time, the costliest first (both cores stay
-        busy to the end); each one's (run, seconds) kept by its key."""
+        busy to the end); each one's (run, seconds) kept by its key. Jobs of one seed that
+        flip and shift alike (the full recipe's and the narrow row's) train together, their
+        rows made once (train_recipes), each cached as its own run."""
         todo = list({job.key: job for job in jobs if job.key not in self._done}.values())
-        todo.sort(key=lambda job: -job.cost())
-        runs = workers.run([lambda job=job: self._train_one(job) for job in todo])
-        self._done.update({job.key: run for job, run in zip(todo, runs, strict=True)})
+        groups = {}
+        for job in todo:
+            groups.setdefault(job.rows_key, []).append(job)
+        ordered = sorted(groups.values(), key=lambda group: -sum(job.cost() for job in group))
+        runs = workers.run([lambda group=group: self._train_together(group)
+                            for group in ordered])
+        self._done.update({job.key: run for group, done in zip(ordered, runs, strict=True)
+                           for job, run in zip(group, done, strict=True)})
 
-    def _train_one(self, job: "Job") -> tuple:
+    def _train_together(self, jobs: list) -> list:
+        """[(run, seconds)] of jobs sharing their rows (one job alone: train_recipe's)."""
+        r, split = jobs[0].recipe, jobs[0].split
+        calls = [(split, self._settings(job), ([lam for lam, _ in job.pairs],
+                                               [p for _, p in job.pairs]),
+                  {"k": r.k, "max_shift": r.max_shift, "p_flip": r.p_flip,
+                   "snapshots": job.snapshots, "device": self.device}) for job in jobs]
+
+        def compute(missing):
+            if len(missing) == 1:
+                split_, settings, args, kwargs = calls[missing[0]]
+                return [cache.timed(train_recipe, split_, settings, *args,
+                                    progress=self.run.progress, **kwargs)]
+            stacks = [(calls[i][1], *calls[i][2], jobs[i].snapshots) for i in missing]
+            done = train_recipes(split, stacks, r.k, r.max_shift, r.p_flip,
+                                 self.run.progress, self.device)
+            return [(run, round(run[1]["seconds"]["total"], 2)) for run in done]
+
+        label = jobs[0].label + "".join(f", with {job.label.split(', seed')[0]} beside it"
+                                        for job in jobs[1:])
+        return self.run.cached_together(train_recipe, calls, compute, label)
+
+    def _settings(self, job: "Job"):
         r = job.recipe
-        settings = self.run.settings_for(
+        return self.run.settings_for(
             job.split, m=r.m, cycles=r.cycles, eta_min=r.eta_min, eta_max=r.eta_max,
             batch_size=self.batch_size, seed=job.seed, records_per_cycle=RECORDS_PER_CYCLE)
-        return self.run.cached_timed(
-            train_recipe, job.split, settings, [lam for lam, _ in job.pairs],
-            [p for _, p in job.pairs], k=r.k, max_shift=r.max_shift, p_flip=r.p_flip,
-            snapshots=job.snapshots, label=job.label, device=self.device)
 
     @contextmanager
     def side_by_side(self):
@@ -508,6 +575,16 @@ class Job:
         """What train_recipe is given (a recipe's lambda and dropout are the pairs' business)."""
         return (self.split.name, self.recipe.but(lam=0.0, dropout=0.0), self.pairs, self.seed,
                 self.snapshots)
+
+    @property
+    def rows_key(self) -> tuple:
+        """Jobs with the same rows_key can share each step's rows (train_recipes): the same
+        split, seed and recipe but for the width, lambda and dropout, and rows made at every
+        step (flips and shifts); a job whose rows are projected once shares nothing."""
+        r = self.recipe
+        if not (r.max_shift or r.p_flip):
+            return ("alone", self.key)
+        return (self.split.name, self.seed, r.but(m=0, lam=0.0, dropout=0.0))
 
     def cost(self) -> float:
         """Floating-point operations a step, about: the networks' products, plus the projection

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from helpers.model.dropout import masks, torch_generator
 from helpers.model.network import evaluate, init_params, to_device, to_numpy, xp
+from helpers.training import progress as lines
 from helpers.training.progress import Ticker
 from helpers.training.schedule import learning_rates
 from helpers.training.seams import Seams
@@ -44,7 +45,36 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
     is {"curves": columns step, network, lambda, seed, train_/val_ cost, loss, accuracy;
     "eta": columns step, eta (every update step); "seconds": {"total", "evaluation"} (the
     whole-set evaluations)}. JSON-serialisable.
+
+    It runs `training`, the loop itself, to its end (side_by_side runs several in turn).
     """
+    return side_by_side([training(split, settings, lambdas, seeds, record_curves, progress,
+                                  device, seams)])[0]
+
+
+def side_by_side(trainings: list) -> list:
+    """[(params, history)] of `training` generators run in turn, one step each, in this
+    thread. Runs given one rows seam (helpers.experiments.bonus.SharedRows) then gather each
+    step's rows once. The first training's progress lines (make's log) speak for them all."""
+    what, results, live = lines.current(), [None] * len(trainings), dict(enumerate(trainings))
+    try:
+        while live:
+            for i in list(live):
+                try:
+                    next(live[i])
+                except StopIteration as end:
+                    results[i] = end.value
+                    del live[i]
+                lines.doing(None)  # the first has named its lines; the others print none
+    finally:
+        lines.doing(what)
+    return results
+
+
+def training(split, settings: Settings, lambdas, seeds=None, record_curves=True,
+             progress=True, device=None, seams: Seams = PLAIN):
+    """train() as a generator: it yields after each update step, and its value (StopIteration's,
+    side_by_side's) is train's output. history["seconds"]["total"] counts its own steps only."""
     lambdas, seeds = _check_arguments(split, settings, lambdas, seeds)
     etas = learning_rates(settings, seams.eta)
     total = len(etas)
@@ -57,7 +87,7 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
     state.dropout(seams.dropout, settings.seed)
     state.rows_of = seams.rows
     batches = minibatches(split.X_train.shape[0], settings.batch_size, settings.seed, total)
-    seconds = {"total": -time.perf_counter(), "evaluation": 0.0}
+    seconds = {"total": -time.perf_counter(), "evaluation": 0.0}  # its own steps' time
     use_w1_scale = 1 - 2 * float(etas.max(initial=0)) * max(lambdas) > MIN_DECAY
     w1_scale = xp(params["W1"]).ones_like(lam) if use_w1_scale else None
     scale = Scale(w1_scale, lam)
@@ -84,6 +114,9 @@ def train(split, settings: Settings, lambdas, seeds=None, record_curves=True, pr
             seconds["evaluation"] += state.record(t) if t not in record_at else 0
             total = state.stopped_at = t
             break
+        seconds["total"] += time.perf_counter()
+        yield t  # a step done: side_by_side may step another training now
+        seconds["total"] -= time.perf_counter()
     seconds["total"] += time.perf_counter()
     history = {"curves": state.rows, "eta": {"step": list(range(total)),
                                            "eta": etas[:total].tolist()}, "seconds": seconds}

@@ -319,28 +319,67 @@ def cached(cache_dir, inputs: dict, fn, *args, **kwargs) -> tuple:
     and returns the result. Values may be dicts, lists and tuples of JSON types and numpy
     arrays.
     """
-    path = None
-    if cache_dir is not None:
-        try:
-            path = resolve(cache_dir) / f"{fn.__name__}-{key(inputs, fn, args, kwargs)[:20]}.npz"
-        except Uncacheable as err:
-            warnings.warn(f"not cached (computed afresh, not stored): {err}", stacklevel=2)
-    if path is not None and path.is_file():
-        try:
-            return read(path)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
-            warnings.warn(f"cache entry {path} is unreadable ({err}); computing it again",
-                          stacklevel=2)
+    return cached_together(cache_dir, [(inputs, fn, args, kwargs)], lambda missing: [
+        timed(fn, *args, **kwargs)])[0]
+
+
+def cached_together(cache_dir, calls: list, compute) -> list:
+    """[(value, seconds)] of calls [(inputs, fn, args, kwargs)] as `cached` gives each, where
+    the cache lacks some computed by ONE call compute(indices of the missing calls) ->
+    [(value, seconds)] in that order, each stored under its own call's key: compute must give
+    what fn(*args, **kwargs) gives (e.g. several trainings run side by side, sharing work)."""
+    paths = [_entry(cache_dir, inputs, fn, args, kwargs) for inputs, fn, args, kwargs in calls]
+    done = [_load(path) for path in paths]
+    missing = [i for i, hit in enumerate(done) if hit is None]
+    if missing:
+        computed = compute(missing)
+        if len(computed) != len(missing):
+            raise ValueError(f"compute gave {len(computed)} results for {len(missing)} calls")
+        for i, (value, seconds) in zip(missing, computed, strict=True):
+            done[i] = (value, seconds)
+            _store(paths[i], value, seconds)
+    return done
+
+
+def timed(fn, *args, **kwargs) -> tuple:
+    """(fn(*args, **kwargs), the seconds it took, rounded to 0.01)."""
     started = time.perf_counter()
     value = fn(*args, **kwargs)
-    seconds = round(time.perf_counter() - started, 2)
-    if path is not None:
-        try:
-            write(path, value, seconds)
-        except OSError as err:
-            warnings.warn(f"could not store the result in the cache ({err}); it is kept for "
-                          "this run, and a rerun computes it again", stacklevel=2)
-    return value, seconds
+    return value, round(time.perf_counter() - started, 2)
+
+
+def _entry(cache_dir, inputs: dict, fn, args, kwargs) -> Path | None:
+    """The file that holds fn's result for these inputs; None without a cache, or (warned)
+    when the key cannot be made."""
+    if cache_dir is None:
+        return None
+    try:
+        return resolve(cache_dir) / f"{fn.__name__}-{key(inputs, fn, args, kwargs)[:20]}.npz"
+    except Uncacheable as err:
+        warnings.warn(f"not cached (computed afresh, not stored): {err}", stacklevel=4)
+        return None
+
+
+def _load(path: Path | None) -> tuple | None:
+    """(value, seconds) stored in path; None when there is none, or (warned) it is unreadable."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        return read(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        warnings.warn(f"cache entry {path} is unreadable ({err}); computing it again",
+                      stacklevel=4)
+        return None
+
+
+def _store(path: Path | None, value, seconds: float) -> None:
+    if path is None:
+        return
+    try:
+        write(path, value, seconds)
+    except OSError as err:
+        warnings.warn(f"could not store the result in the cache ({err}); it is kept for "
+                      "this run, and a rerun computes it again", stacklevel=4)
 
 
 def write(path: Path, value, seconds: float) -> Path:

@@ -150,23 +150,38 @@ class Section:
                      **kwargs) -> tuple:
         """(cached's value, the seconds it took to compute: its first computation's for a
         stored one)."""
-        progress.doing(label or f"{fn.__name__}, seed {settings.seed}")
-        limit = self.parameters.get("limit", 0)
-        folder, inputs = self.cache_dir, None
+        return self.cached_together(
+            fn, [(split, settings, args, kwargs)],
+            lambda missing: [cache.timed(fn, split, settings, *args, progress=self.progress,
+                                         **kwargs)],
+            label or f"{fn.__name__}, seed {settings.seed}")[0]
+
+    def cached_together(self, fn, calls: list, compute, label: str) -> list:
+        """cached_timed of each call fn(split, settings, *args, **kwargs) in calls [(split,
+        settings, args, kwargs)], those the cache lacks computed by ONE call compute(indices
+        of the missing calls) -> [(value, seconds)], which must give what fn gives (several
+        trainings side by side sharing work); each stored under its own call's key. label:
+        what trains, for make's progress lines."""
+        progress.doing(label)
+        limit, folder, inputs = self.parameters.get("limit", 0), self.cache_dir, []
         try:  # the key only where there is a cache (describing hashes every array passed)
-            inputs = None if folder is None else {
+            inputs = [None if folder is None else {
                 "split": split.describe(), "data": [split.name, split.seed, limit,
                                                     data_key(split)],
                 "settings": settings.to_dict(), "args": cache.describe(args),
                 "kwargs": {k: cache.describe(v) for k, v in kwargs.items()}}
+                for split, settings, args, kwargs in calls]
         except cache.Uncacheable as err:
             folder = None
             print(f"not cached (trained afresh every time): the key cannot capture {err}")
-        value, seconds = cache.cached(folder, inputs, fn, split, settings, *args,
-                                      progress=self.progress, **kwargs)
+        done = cache.cached_together(folder, [
+            (None if folder is None else inputs[i], fn, (split, settings, *args),
+             {**kwargs, "progress": self.progress})
+            for i, (split, settings, args, kwargs) in enumerate(calls)], compute)
         with _BOOKKEEPING:  # jobs side by side (helpers.training.workers) add theirs
-            self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + seconds
-        return value, seconds
+            self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + \
+                sum(seconds for _, seconds in done)
+        return done
 
     @property
     def device(self):
