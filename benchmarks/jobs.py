@@ -6,11 +6,12 @@ runs it, and the two sides of the workers' gain.
 retraining), the coarse (04) and fine (05) searches, each a stack cut by workers.chunks into
 two jobs (the first, larger one is timed); the bonus's jobs, one per (row, seed) (bonus.Study):
 the full recipe's grid (its lambdas x dropout 0 and the recipe's rate, flips and shifts,
-projected every step), the narrow row (m = shape["m"], three lambdas x the same two rates),
-the row without flips and shifts (rows projected once), and the chosen recipe / the final
-split's members (no dropout, no augmentation: the full recipe's row minus what the last
-report dropped). `steps` and `products` build each one's two sides (benchmarks.workloads and
-benchmarks.wide's callables, same shapes).
+projected every step) with the narrow row beside it on the same rows (m = shape["m"], three
+lambdas x the same two rates; bonus.train_recipes), the row without flips and shifts (rows
+projected once), and the chosen recipe / the final split's members (no dropout, no
+augmentation: the full recipe's row minus what the last report dropped). `steps` and
+`products` build each one's two sides (benchmarks.workloads and benchmarks.wide's callables,
+same shapes).
 
 `gains(shape, ...)`: why the report runs jobs: two one-thread jobs side by side
 (workers.run) against the same work on WORKERS BLAS threads, the coarse search's 100
@@ -35,23 +36,25 @@ def kinds(shape: dict) -> list:
     coarse and fine searches' sizes (100 and 10), shape["recipe"] the bonus's full recipe."""
     def stack(label, count):
         return {"label": f"{label}: {_first(count)} of {count} networks", "row": label,
-                "networks": _first(count), "recipe": None, "dropouts": None}
+                "networks": _first(count), "recipe": None, "dropouts": None, "beside": None}
 
     full = shape["recipe"]
     rates = [0.0, full["dropout"]]  # the full recipe's grid and the narrow row offer both
     still = {**full, "max_shift": 0, "p_flip": 0.0}
 
-    def recipe(label, recipe, dropouts):
-        return {"label": f"bonus {label}: {len(dropouts)} network{'s' * (len(dropouts) > 1)}, "
-                         f"m={recipe['m']}, k={recipe['k']}", "row": label,
-                "networks": len(dropouts), "recipe": recipe, "dropouts": dropouts}
+    def recipe(label, recipe, dropouts, beside=None):
+        nets = f"{len(dropouts)} network{'s' * (len(dropouts) > 1)}, m={recipe['m']}"
+        if beside is not None:
+            nets += f", and the narrow row's {len(beside['dropouts'])}, m={beside['m']}"
+        return {"label": f"bonus {label}: {nets}, k={recipe['k']}", "row": label,
+                "networks": len(dropouts), "recipe": recipe, "dropouts": dropouts,
+                "beside": beside}
 
+    narrow = {"m": shape["m"], "dropouts": _rates(grid_pairs(range(NARROW_LAMBDAS), rates))}
     return [stack("runs of 02, 03, 06, 07", ASSIGNMENT_SEEDS),
             stack("coarse search (04)", shape["lambdas"]),
             stack("fine search (05)", shape["seeds"]),
-            recipe(GRID, full, _rates(grid_pairs(range(BONUS_LAMBDAS), rates))),
-            recipe("narrow row", {**full, "m": shape["m"]},
-                   _rates(grid_pairs(range(NARROW_LAMBDAS), rates))),
+            recipe(GRID, full, _rates(grid_pairs(range(BONUS_LAMBDAS), rates)), narrow),
             recipe("no flips/shifts", still, [full["dropout"]]),
             recipe("chosen/final", {**still, "dropout": 0.0}, [0.0])]
 
@@ -66,7 +69,8 @@ def describe(job: dict) -> str:
                       "no dropout",
                       f"flips/shifts (shift {r['max_shift']}, flip {r['p_flip']:g}) of raw "
                       "rows, then projected every step" if wide.augments(r) else
-                      "rows projected once"])
+                      "rows projected once"] +
+                     (["the narrow stack stepped on the same rows"] if job["beside"] else []))
 
 
 def _first(count: int) -> int:
@@ -88,21 +92,28 @@ def steps(shape: dict, job: dict, X, y, batches: list):
     """A callable running shape["steps"] of the job's steps (X of shape_of's d)."""
     if job["recipe"] is None:
         return workloads.our_steps(shape, X, y, workloads.lambdas(job["networks"]))
-    return wide.our_recipe_steps(shape_of(shape, job), X, y, batches, job["dropouts"])
+    return wide.our_recipe_steps(shape_of(shape, job), X, y, batches, job["dropouts"],
+                                 job["beside"])
 
 
 def products(shape: dict, job: dict):
     """A callable running only the matrix products of the same steps."""
     if job["recipe"] is None:
         return workloads.products(shape, job["networks"])
-    return wide.recipe_products(shape_of(shape, job), job["networks"])
+    return wide.recipe_products(shape_of(shape, job), job["networks"], *_beside(job))
 
 
 def flops(shape: dict, job: dict) -> float:
     """Floating-point operations of one of the job's steps' products."""
     if job["recipe"] is None:
         return workloads.flops_per_step(shape, job["networks"])
-    return wide.recipe_flops(shape_of(shape, job), job["networks"])
+    return wide.recipe_flops(shape_of(shape, job), job["networks"], *_beside(job))
+
+
+def _beside(job: dict) -> tuple:
+    """(networks, m) of the stack trained beside the job's on its rows, (0, 0) for none."""
+    beside = job["beside"]
+    return (0, 0) if beside is None else (len(beside["dropouts"]), beside["m"])
 
 
 def gains(shape: dict, X, y, raw) -> list:

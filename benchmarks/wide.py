@@ -101,7 +101,7 @@ def augments(recipe: dict) -> bool:
     return recipe["max_shift"] > 0 or recipe["p_flip"] > 0
 
 
-def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
+def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None, beside=None):
     """A callable running the recipe's steps as helpers.experiments.bonus trains them
     (helpers.training.loop.State.step with bonus.rows_hook): with augmentation, the raw rows
     gathered, flipped, shifted and centred in one pass (gather_flip_shift) and projected
@@ -109,16 +109,15 @@ def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
     without, the gather of rows projected once beforehand (as features() does); then, when a
     network drops out, fresh scaled masks (N, m, n) from one draw of the run's stream as
     State.mask makes them, and sgd_step with the decay scale.
-    dropouts: one rate per network side by side (default: the recipe's, one network)."""
+    dropouts: one rate per network side by side (default: the recipe's, one network).
+    beside: {"m", "dropouts"} of a second stack stepped on the same rows (bonus.train_recipes:
+    the narrow row beside the full recipe's grid), its own masks and step."""
     r = shape["recipe"]
     rates = [r["dropout"]] if dropouts is None else list(dropouts)
-    networks = len(rates)
     project = Projection(*components(X.shape[1], r["k"]), 1.0)
-    params = init_params(r["k"], r["m"], range(networks))
-    lam = np.full((networks, 1, 1), LAM, np.float32)
-    scale, buffer = np.ones_like(lam), np.empty_like(params["W1"])
-    flips, draws = np.random.default_rng([3, 0]), np.random.default_rng([2, 0])
-    keeps = 1 - np.asarray(rates)
+    flips = np.random.default_rng([3, 0])
+    stacks = [_stack(r["k"], r["m"], rates)] + \
+        ([] if beside is None else [_stack(r["k"], beside["m"], beside["dropouts"])])
     projected = None if augments(r) else project(X)
 
     def run():
@@ -128,17 +127,34 @@ def our_recipe_steps(shape: dict, X, y, batches: list, dropouts=None):
                                                       r["p_flip"], project.mean))
             else:
                 Z = projected[batch]
-            U = None if not any(rates) else \
-                masks(draws, keeps, np.empty((networks, r["m"], len(batch)), np.float32))
-            sgd_step(params, Z, y[batch], lam, ETA, buffer, scale, U)
-        fold(params, scale)
+            for stack in stacks:
+                stack(Z, y[batch])
+        for stack in stacks:
+            stack.fold()
     return run
 
 
-def recipe_products(shape: dict, networks: int = 1):
+def _stack(k: int, m: int, rates: list):
+    """One stack's step on given rows (its masks, sgd_step with the decay scale), and .fold."""
+    networks = len(rates)
+    params = init_params(k, m, range(networks))
+    lam = np.full((networks, 1, 1), LAM, np.float32)
+    scale, buffer = np.ones_like(lam), np.empty_like(params["W1"])
+    draws, keeps = np.random.default_rng([2, 0]), 1 - np.asarray(rates)
+
+    def step(Z, yb):
+        U = None if not any(rates) else \
+            masks(draws, keeps, np.empty((networks, m, Z.shape[0]), np.float32))
+        sgd_step(params, Z, yb, lam, ETA, buffer, scale, U)
+    step.fold = lambda: fold(params, scale)
+    return step
+
+
+def recipe_products(shape: dict, networks: int = 1, beside: int = 0, beside_m: int = 0):
     """A callable running only the matrix products of the recipe's steps: the projection
     (n, d) x (d, k) when it augments (projected each step), then the step products of
-    `networks` networks side by side at d = k (workloads.products)."""
+    `networks` networks side by side at d = k (workloads.products), and of `beside` networks
+    of beside_m units on the same rows (no second projection)."""
     from benchmarks.workloads import products
 
     r = shape["recipe"]
@@ -146,21 +162,26 @@ def recipe_products(shape: dict, networks: int = 1):
     Xb = rng.standard_normal((shape["batch"], shape["d"]), dtype=np.float32)
     _, V = components(shape["d"], r["k"])
     network, project = products({**shape, "d": r["k"], "m": r["m"]}, networks), augments(r)
+    second = products({**shape, "d": r["k"], "m": beside_m}, beside) if beside else None
 
     def run():
         for _ in range(shape["steps"] if project else 0):
             Xb @ V
         network()
+        if second is not None:
+            second()
     return run
 
 
-def recipe_flops(shape: dict, networks: int = 1) -> float:
-    """Per step: the projection 2 n d k (when it augments), the networks' products at d = k."""
+def recipe_flops(shape: dict, networks: int = 1, beside: int = 0, beside_m: int = 0) -> float:
+    """Per step: the projection 2 n d k (when it augments), the networks' products at d = k,
+    those of the `beside` networks of beside_m units."""
     from benchmarks.workloads import flops_per_step
 
     r = shape["recipe"]
     return 2.0 * shape["batch"] * shape["d"] * r["k"] * augments(r) + \
-        flops_per_step({**shape, "d": r["k"], "m": r["m"]}, networks)
+        flops_per_step({**shape, "d": r["k"], "m": r["m"]}, networks) + \
+        (flops_per_step({**shape, "d": r["k"], "m": beside_m}, beside) if beside else 0.0)
 
 
 def torch_user_recipe(shape: dict, X, y, batches: list):

@@ -103,14 +103,17 @@ def test_the_jobs_timed_are_the_reports():
     assert all(kinds[row]["recipe"] is None for row in list(kinds)[:3])
     full = FULL["recipe"]
     assert kinds["grid"]["recipe"] == full and kinds["grid"]["dropouts"] == [0, 0, 0.2, 0.2]
-    assert kinds["narrow row"]["recipe"] == {**full, "m": 50}
-    assert kinds["narrow row"]["dropouts"] == [0.0] * 3 + [0.2] * 3
+    # the narrow row trains beside the grid, on its rows (bonus.train_recipes)
+    assert kinds["grid"]["beside"] == {"m": 50, "dropouts": [0.0] * 3 + [0.2] * 3}
+    assert "narrow row" not in kinds
     still = {**full, "max_shift": 0, "p_flip": 0.0}
     assert kinds["no flips/shifts"]["recipe"] == still
     assert kinds["no flips/shifts"]["dropouts"] == [0.2]
     assert kinds["chosen/final"]["recipe"] == {**still, "dropout": 0.0}
     assert jobs.flops(FULL, kinds["grid"]) == 2 * 100 * 3072 * 256 + \
-        2 * 4 * 1000 * 100 * (2 * 256 + 3 * 10)  # the projection, the five products at d = k
+        2 * 4 * 1000 * 100 * (2 * 256 + 3 * 10) + 2 * 6 * 50 * 100 * (2 * 256 + 3 * 10)
+    # the projection once, the five products at d = k of the grid's 4 and the narrow row's 6
+    assert jobs.flops(FULL, kinds["no flips/shifts"]) == 2 * 1000 * 100 * (2 * 256 + 3 * 10)
     assert "then projected every step" in jobs.describe(kinds["grid"])
     assert "rows projected once" in jobs.describe(kinds["chosen/final"])
 

@@ -86,6 +86,20 @@ def test_stacks_side_by_side_share_their_rows_and_equal_each_stack_alone(monkeyp
                                     (replace(SETTINGS, seed=1, m=4), [1e-3], [0.0], 0)], **kw)
 
 
+def test_jobs_trained_together_name_both_rows_and_the_seed_once():
+    r = bonus.Recipe(m=10, k=8, max_shift=2, p_flip=0.5)
+    full, narrow = (bonus.Job.per_seed(image_split(), recipe, pairs, [0, 1], 0, what)[1]
+                    for recipe, pairs, what in [(r, [(1e-3, 0.0)] * 4, "row 'full'"),
+                                                (r.but(m=4), [(1e-3, 0.0)] * 6, "row 'narrow'")])
+    assert bonus.Job.together([full, narrow]) == \
+        "row 'full' (4 networks) and row 'narrow' (6 networks) on the same rows, seed 1 (2 of 2)"
+    assert bonus.Job.together([full]) == full.label
+    assert full.rows_key == narrow.rows_key  # the same seed and augmentation: shared
+    still = bonus.Job.per_seed(image_split(), r.but(max_shift=0, p_flip=0.0), [(1e-3, 0.0)],
+                               [0], 0, "row")[0]
+    assert still.rows_key[0] == "alone"  # rows projected once: nothing to share
+
+
 def test_shared_rows_refuse_runs_on_other_mini_batches():
     shared = bonus.SharedRows(lambda index, t: np.asarray(index) * 2.0)
     first = shared(np.array([1, 2]), 0)

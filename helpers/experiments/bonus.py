@@ -294,9 +294,7 @@ class Study:
                                  self.run.progress, self.device)
             return [(run, round(run[1]["seconds"]["total"], 2)) for run in done]
 
-        label = jobs[0].label + "".join(f", with {job.label.split(', seed')[0]} beside it"
-                                        for job in jobs[1:])
-        return self.run.cached_together(train_recipe, calls, compute, label)
+        return self.run.cached_together(train_recipe, calls, compute, Job.together(jobs))
 
     def _settings(self, job: "Job"):
         r = job.recipe
@@ -575,6 +573,16 @@ class Job:
         """What train_recipe is given (a recipe's lambda and dropout are the pairs' business)."""
         return (self.split.name, self.recipe.but(lam=0.0, dropout=0.0), self.pairs, self.seed,
                 self.snapshots)
+
+    @staticmethod
+    def together(jobs: list) -> str:
+        """The label of jobs trained together ("row 'full' (4 networks) and row 'narrow' (6
+        networks) on the same rows, seed 1 (2 of 3)"); a job's own label when alone."""
+        if len(jobs) == 1:
+            return jobs[0].label
+        names = [f"{job.label.split(': ')[0]} ({len(job.pairs)} networks)" for job in jobs]
+        return " and ".join(names) + " on the same rows" + \
+            jobs[0].label[jobs[0].label.rindex(", seed"):]
 
     @property
     def rows_key(self) -> tuple:
