@@ -118,7 +118,7 @@ def test_the_masks_threshold_is_exact_at_the_boundary():
         u = (words >> 8).astype(np.float32) * np.float32(2.0**-24)  # numpy's next_float
         expected = np.divide(u < keep, keep, dtype=np.float32)
         out = np.empty((1, len(words)), np.float32)
-        fused._masks(words, np.array([t], np.int64), np.divide(np.float32(1), [keep],
+        fused._masks(words, np.array([t], np.uint32), np.divide(np.float32(1), [keep],
                                                                dtype=np.float32),
                      out, np.zeros(1, np.float32))
         assert same(out[0], expected), keep

@@ -78,29 +78,31 @@ def _hidden_py(S1, scale, scaled, b1, U, dropped, c):
     N, m, n = S1.shape
     for a in range(N):
         s = scale[a if scaled else 0, 0, 0]
-        for i in range(m):
-            b = b1[a, i, 0]
+        for i in range(m):  # a row at a time, through views: the inner loop vectorises
+            b, row, u = b1[a, i, 0], S1[a, i], U[a, i]
             for j in range(n):
-                v = S1[a, i, j]
+                v = row[j]
                 if scaled:
                     v = v * s
                 v = v + b
-                if not (v > 0 or v != v):  # numpy's clip(min=0): NaN stays, the rest +0
-                    v = c[0]
+                v = v if (v > c[0] or v != v) else c[0]  # numpy's clip(min=0): NaN stays, +0
                 if dropped:
-                    v = v * U[a, i, j]
-                S1[a, i, j] = v
+                    v = v * u[j]
+                row[j] = v
 
 
 def _relu_grad_py(G1, H, U, dropped, c):
     N, m, n = G1.shape
+    zero, one = c[0], c[1]
     for a in range(N):
         for i in range(m):
-            for j in range(n):
-                g = G1[a, i, j] * (c[1] if H[a, i, j] > 0 else c[0])
-                if dropped:
-                    g = g * U[a, i, j]
-                G1[a, i, j] = g
+            g, h, u = G1[a, i], H[a, i], U[a, i]
+            if dropped:  # two loops: a test inside the inner loop kept it from vectorising
+                for j in range(n):
+                    g[j] = (g[j] * (one if h[j] > zero else zero)) * u[j]
+            else:
+                for j in range(n):
+                    g[j] = g[j] * (one if h[j] > zero else zero)
 
 
 def gather_flip_shift(X: np.ndarray, index, flip, dx, dy, mean=None) -> np.ndarray:
@@ -154,7 +156,7 @@ def masks(rng: np.random.Generator, keeps, out: np.ndarray) -> bool:
         return False
     keeps = np.asarray(keeps, np.float32).reshape(-1)
     words = rng.bit_generator.random_raw(out[0].size // 2).view(np.uint32)  # low, high, ...
-    threshold = np.ceil(keeps.astype(np.float64) * 2.0**24).astype(np.int64)
+    threshold = np.ceil(keeps.astype(np.float64) * 2.0**24).astype(np.uint32)  # <= 2^24
     kept = np.divide(np.float32(1), keeps, dtype=np.float32)  # True / keep, as numpy divides
     N = out.shape[0]
     _masks(words, threshold, kept, out.reshape(N, -1), np.zeros(1, np.float32))
@@ -162,10 +164,11 @@ def masks(rng: np.random.Generator, keeps, out: np.ndarray) -> bool:
 
 
 def _masks_py(words, threshold, kept, out, zero):
+    eight = np.uint32(8)  # uint32 throughout: the loop vectorises (a literal 8 would widen it)
     for a in range(out.shape[0]):
-        t, v = threshold[a], kept[a]
+        t, v, z, row = threshold[a], kept[a], zero[0], out[a]
         for i in range(words.shape[0]):
-            out[a, i] = v if (words[i] >> 8) < t else zero[0]
+            row[i] = v if (words[i] >> eight) < t else z
 
 
 if numba is not None:
