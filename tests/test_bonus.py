@@ -405,6 +405,15 @@ def test_the_narrow_row_trains_beside_the_full_recipe_the_others_after_its_pick(
     assert [b for b in batches if b] == [4, 2]  # (full + narrow) x 2 seeds; then no aug
     assert shared == [[10, 6], [10, 6]]  # each seed's full and narrow runs share their rows
     shared.clear()
+    assert together.searches["narrow"]["rows_from"] == "full"
+    assert together.searches["full"]["rows_also_for"] == ["narrow"]
+    assert "rows_from" not in together.searches["no aug"]  # projected once: its own
+    times = listings.bonus_times({"protocol": {"seeds": [0, 1]}, "searches": together.searches,
+                                  "final_split": {"seeds": [5], "seconds": 1.0}})
+    assert "narrow: 4 network(s) side by side x 2 seeds, 2 s, on the rows of 'full' (trained " \
+        "beside it: their flips, shifts and projection are counted there)" in times
+    assert "full: 4 network(s) side by side x 2 seeds, 2 s, its rows also serving 'narrow'" \
+        in times
     alone.full_recipe([1e-3, 1e-2], [0.3])
     alone.without("augmentation", "no aug", max_shift=0, p_flip=0.0)
     alone.without("width", "narrow", **narrow)

@@ -246,6 +246,7 @@ class Study:
         self.full = self.recipe = None  # the full recipe's row and Recipe, from full_recipe
         self._runs, self._network = {}, {}  # row -> per-seed runs, and its network in them
         self._done, self._noted = {}, None  # Job.key -> (run, seconds); side_by_side's calls
+        self._shared = {}  # Job.key -> what it shared its rows with (train_jobs)
 
     # training
 
@@ -261,6 +262,13 @@ class Study:
         done = [self._done[job.key] for job in jobs]
         return [run for run, _ in done], sum(seconds for _, seconds in done)
 
+    def shared(self, split, recipe: Recipe, pairs, snapshots: int = 0) -> dict:
+        """What the runs of `train` with these arguments shared their rows with:
+        {"rows_also_for": [rows]} (they made the rows), {"rows_from": row} (they took them)
+        or {} (made their own)."""
+        jobs = Job.per_seed(split, recipe, pairs, self.seeds, snapshots, "")
+        return next((self._shared[job.key] for job in jobs if job.key in self._shared), {})
+
     def train_jobs(self, jobs: list) -> None:
         """Train the jobs not yet done, two at a time, the costliest first (both cores stay
         busy to the end); each one's (run, seconds) kept by its key. Jobs of one seed that
@@ -271,6 +279,9 @@ class Study:
         for job in todo:
             groups.setdefault(job.rows_key, []).append(job)
         ordered = sorted(groups.values(), key=lambda group: -sum(job.cost() for job in group))
+        for first, *others in (group for group in ordered if len(group) > 1):
+            self._shared[first.key] = {"rows_also_for": [job.row for job in others]}
+            self._shared.update({job.key: {"rows_from": first.row} for job in others})
         runs = workers.run([lambda group=group: self._train_together(group)
                             for group in ordered])
         self._done.update({job.key: run for group, done in zip(ordered, runs, strict=True)
@@ -331,7 +342,8 @@ class Study:
                         for c in (curves_of(h) for _, h, _, _ in runs)])
         self._runs[label] = runs
         self.searches[label] = {"pairs": pairs, "val_mean": val.mean(axis=0).tolist(),
-                                "val": val.T.tolist(), "seconds": seconds}
+                                "val": val.T.tolist(), "seconds": seconds,
+                                **self.shared(self.search, recipe, pairs, snapshots)}
         return self.searches[label]
 
     def best(self, label: str, dropout_rates=None) -> int:
@@ -573,6 +585,12 @@ class Job:
         """What train_recipe is given (a recipe's lambda and dropout are the pairs' business)."""
         return (self.split.name, self.recipe.but(lam=0.0, dropout=0.0), self.pairs, self.seed,
                 self.snapshots)
+
+    @property
+    def row(self) -> str:
+        """The row it trains, from its label ("row 'full': ..." -> "full")."""
+        what = self.label.split(": ")[0]
+        return what[5:-1] if what.startswith("row '") and what.endswith("'") else what
 
     @staticmethod
     def together(jobs: list) -> str:

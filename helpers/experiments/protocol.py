@@ -34,7 +34,6 @@ difference the cheaper configuration is the simpler one.
 import math
 
 import numpy as np
-from scipy import stats
 
 VERDICTS = ("better", "no measurable difference", "worse")
 LEVEL = 0.05  # each one-sided test's false-positive rate under no effect
@@ -55,6 +54,8 @@ def quantile(n: int, level: float = LEVEL) -> float:
     """The one-sided critical value of Student's t with n - 1 degrees of freedom."""
     if n < MIN_PAIRS:
         raise ValueError(f"the t test needs at least {MIN_PAIRS} pairs, got {n}")
+    from scipy import stats  # here, not at the top: half a second of every notebook's start
+
     return float(stats.t.ppf(1 - level, n - 1))
 
 

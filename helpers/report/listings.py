@@ -98,6 +98,16 @@ def bonus_listing(chosen: dict, final: dict) -> str:
         f"ensemble of their last {shots['cycles']} cycle ends ({shots['members']} networks): "
         f"validation {pc(shots['val'])}, test {pc(shots['test'])}"])
 
+def _shared(search: dict) -> str:
+    """What a search's runs shared their rows with, for bonus_times ("" for nothing)."""
+    if search.get("rows_from"):
+        return (f", on the rows of '{search['rows_from']}' (trained beside it: their flips, "
+                "shifts and projection are counted there)")
+    if search.get("rows_also_for"):
+        return f", its rows also serving {', '.join(repr(r) for r in search['rows_also_for'])}"
+    return ""
+
+
 def bonus_times(run: dict) -> str:
     """Where the bonus's training time went: each side-by-side search on the search split
     (networks x seeds), the final split's members, and the total (seconds as trained, also
@@ -107,7 +117,7 @@ def bonus_times(run: dict) -> str:
     shifts and projection are in the full recipe's seconds."""
     n = len(run["protocol"]["seeds"])
     lines = [f"{label}: {len(g['pairs'])} network(s) side by side x {n} seeds, "
-             f"{g['seconds']:.0f} s" for label, g in run["searches"].items()]
+             f"{g['seconds']:.0f} s{_shared(g)}" for label, g in run["searches"].items()]
     f = run["final_split"]
     lines.append(f"final split: {len(f['seeds'])} independent members, {f['seconds']:.0f} s")
     total = sum(g["seconds"] for g in run["searches"].values()) + f["seconds"]
