@@ -410,9 +410,8 @@ def test_the_narrow_row_trains_beside_the_full_recipe_the_others_after_its_pick(
     assert "rows_from" not in together.searches["no aug"]  # projected once: its own
     times = listings.bonus_times({"protocol": {"seeds": [0, 1]}, "searches": together.searches,
                                   "final_split": {"seeds": [5], "seconds": 1.0}})
-    assert "narrow: 4 network(s) side by side x 2 seeds, 2 s, on the rows of 'full' (trained " \
-        "beside it: their flips, shifts and projection are counted there)" in times
-    assert "full: 4 network(s) side by side x 2 seeds, 2 s, its rows also serving 'narrow'" \
+    assert "narrow: 4 network(s) side by side x 2 seeds, 2 s, on the rows made by 'full'" in times
+    assert "full: 4 network(s) side by side x 2 seeds, 2 s, making the rows of 'narrow' too" \
         in times
     alone.full_recipe([1e-3, 1e-2], [0.3])
     alone.without("augmentation", "no aug", max_shift=0, p_flip=0.0)

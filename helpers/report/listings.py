@@ -101,10 +101,9 @@ def bonus_listing(chosen: dict, final: dict) -> str:
 def _shared(search: dict) -> str:
     """What a search's runs shared their rows with, for bonus_times ("" for nothing)."""
     if search.get("rows_from"):
-        return (f", on the rows of '{search['rows_from']}' (trained beside it: their flips, "
-                "shifts and projection are counted there)")
+        return f", on the rows made by '{search['rows_from']}'"
     if search.get("rows_also_for"):
-        return f", its rows also serving {', '.join(repr(r) for r in search['rows_also_for'])}"
+        return f", making the rows of {', '.join(repr(r) for r in search['rows_also_for'])} too"
     return ""
 
 
