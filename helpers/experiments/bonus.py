@@ -258,16 +258,16 @@ class Study:
         trained (side_by_side) is not trained again. label: what trains, for make's progress
         lines."""
         jobs = Job.per_seed(split, recipe, pairs, seeds, snapshots, label or "the bonus")
+        return self._trained(jobs)[:2]
+
+    def _trained(self, jobs: list) -> tuple:
+        """train's output for these jobs (trained first where they are not yet), and what
+        they shared their rows with: {"rows_also_for": [rows]} (they made the rows),
+        {"rows_from": row} (they took them) or {} (made their own)."""
         self.train_jobs(jobs)
         done = [self._done[job.key] for job in jobs]
-        return [run for run, _ in done], sum(seconds for _, seconds in done)
-
-    def shared(self, split, recipe: Recipe, pairs, snapshots: int = 0) -> dict:
-        """What the runs of `train` with these arguments shared their rows with:
-        {"rows_also_for": [rows]} (they made the rows), {"rows_from": row} (they took them)
-        or {} (made their own)."""
-        jobs = Job.per_seed(split, recipe, pairs, self.seeds, snapshots, "")
-        return next((self._shared[job.key] for job in jobs if job.key in self._shared), {})
+        shared = next((self._shared[job.key] for job in jobs if job.key in self._shared), {})
+        return [run for run, _ in done], sum(seconds for _, seconds in done), shared
 
     def train_jobs(self, jobs: list) -> None:
         """Train the jobs not yet done, two at a time, the costliest first (both cores stay
@@ -336,14 +336,12 @@ class Study:
         """Every (lambda, dropout) pair side by side, one run per seed, on the search split:
         the mean validation accuracy over seeds of each pair (self.searches[label])."""
         pairs = grid_pairs(lambdas, dropouts)
-        runs, seconds = self.train(self.search, recipe, pairs, self.seeds, snapshots,
-                                   label=f"row '{label}'")
+        runs, seconds, shared = self._trained(self._grid_jobs(label, recipe, pairs, snapshots))
         val = np.array([[c[j][1][-1] for j in range(len(pairs))]
                         for c in (curves_of(h) for _, h, _, _ in runs)])
         self._runs[label] = runs
         self.searches[label] = {"pairs": pairs, "val_mean": val.mean(axis=0).tolist(),
-                                "val": val.T.tolist(), "seconds": seconds,
-                                **self.shared(self.search, recipe, pairs, snapshots)}
+                                "val": val.T.tolist(), "seconds": seconds, **shared}
         return self.searches[label]
 
     def best(self, label: str, dropout_rates=None) -> int:
