@@ -18,6 +18,7 @@ import numpy as np
 
 from helpers.cifar import projection
 from helpers.cifar.augment import flip_shift_torch, gather_flip_shift
+from helpers.clock import timed
 from helpers.experiments import protocol
 from helpers.model import ensemble
 from helpers.model.accuracy import over_seeds
@@ -27,7 +28,6 @@ from helpers.training import workers
 from helpers.training.loop import check_batch, side_by_side, snapshot, training
 from helpers.training.seams import Seams
 from helpers.training.settings import stream
-from helpers.workbook import cache
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,7 @@ class Study:
         def compute(missing):
             if len(missing) == 1:
                 split_, settings, args, kwargs = calls[missing[0]]
-                return [cache.timed(train_recipe, split_, settings, *args,
+                return [timed(train_recipe, split_, settings, *args,
                                     progress=self.run.progress, **kwargs)]
             stacks = [(calls[i][1], *calls[i][2], jobs[i].snapshots) for i in missing]
             done = train_recipes(split, stacks, r.k, r.max_shift, r.p_flip,

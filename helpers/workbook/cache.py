@@ -27,7 +27,6 @@ import json
 import random
 import re
 import sys
-import time
 import types
 import warnings
 import zipfile
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import loaded, paths
+from helpers.clock import timed
 from helpers.paths import resolve
 from helpers.workbook import environment
 from helpers.workbook.results import atomic_write, plain
@@ -339,13 +339,6 @@ def cached_together(cache_dir, calls: list, compute) -> list:
             done[i] = (value, seconds)
             _store(paths[i], value, seconds)
     return done
-
-
-def timed(fn, *args, **kwargs) -> tuple:
-    """(fn(*args, **kwargs), the seconds it took, rounded to 0.01)."""
-    started = time.perf_counter()
-    value = fn(*args, **kwargs)
-    return value, round(time.perf_counter() - started, 2)
 
 
 def _entry(cache_dir, inputs: dict, fn, args, kwargs) -> Path | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from helpers import paths, registry
 from helpers.cifar.data import load_split
+from helpers.clock import timed
 from helpers.experiments.search import best, centred_range, lambda_values, search
 from helpers.model.accuracy import accuracies, over_seeds
 from helpers.training import progress
@@ -152,7 +153,7 @@ class Section:
         stored one)."""
         return self.cached_together(
             fn, [(split, settings, args, kwargs)],
-            lambda missing: [cache.timed(fn, split, settings, *args, progress=self.progress,
+            lambda missing: [timed(fn, split, settings, *args, progress=self.progress,
                                          **kwargs)],
             label or f"{fn.__name__}, seed {settings.seed}")[0]
 
