@@ -3,6 +3,7 @@
 - `paths`: where things are (the repository's folders), one definition each.
 - `registry`: the report's sections (notebooks/sections.toml), standard library only.
 - `clock`: a call and the seconds it took (standard library only).
+- `digest`: a fast digest of an array's content, remembered for read-only arrays.
 - `cifar/`: the data set: its files, download, safe reading, splits, normalisation, augmentation.
 - `model/`: the two-layer network (forward, backward, evaluation, dropout, ensembles), the
   gradient check, the plain reference step, accuracies over seeds, the BLAS products.

@@ -6,7 +6,9 @@ from, not the file on disk: `install()` (run by helpers/__init__.py, before any 
 module loads) puts a finder first on sys.meta_path whose loader reads each helpers module's
 source, records its sha256 in SOURCES and compiles exactly those bytes (no .pyc: a cached
 bytecode file would be code compiled from a source this process never read).
-`importlib.reload` goes through the same loader and records the new source.
+`importlib.reload` goes through the same loader: SOURCES keeps the source first imported, and a
+reload that compiled other bytes puts the module in RELOADED (other modules may still hold what
+they imported from it before: the process runs a mix the cache cannot key).
 """
 
 import hashlib
@@ -15,7 +17,8 @@ import importlib.machinery
 import sys
 from pathlib import Path
 
-SOURCES: dict = {}  # dotted module name -> sha256 (hex) of the source it was compiled from
+SOURCES: dict = {}  # dotted module name -> sha256 (hex) of the source it was first compiled from
+RELOADED: set = set()  # modules reloaded from another source than the first
 
 
 def digest(data: bytes) -> str:
@@ -27,7 +30,8 @@ class _Loader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname):
         source = self.get_data(self.path)
-        SOURCES[fullname] = digest(source)
+        if SOURCES.setdefault(fullname, digest(source)) != digest(source):
+            RELOADED.add(fullname)
         return self.source_to_code(source, self.path)
 
 

@@ -172,11 +172,11 @@ def test_the_seams_and_the_device_enter_the_training_cache_key(monkeypatch):
     from helpers.workbook.section import Section
 
     hook = lambda X, y, t: (X, y)  # noqa: E731
-    key = cache.describe(Seams(eta=np.ones(3), dropout=0.2, on_batch=hook))
-    assert key == cache.describe(Seams(eta=np.ones(3), dropout=0.2, on_batch=hook))
-    assert key != cache.describe(Seams(eta=np.ones(3), dropout=0.3, on_batch=hook))
-    assert key != cache.describe(Seams(eta=np.ones(3), dropout=0.2, on_batch=lambda X, y, t:
-                                       (-X, y)))
+    key = cache.serialised(Seams(eta=np.ones(3), dropout=0.2, on_batch=hook))
+    assert key == cache.serialised(Seams(eta=np.ones(3), dropout=0.2, on_batch=hook))
+    assert key != cache.serialised(Seams(eta=np.ones(3), dropout=0.3, on_batch=hook))
+    assert key != cache.serialised(Seams(eta=np.ones(3), dropout=0.2, on_batch=lambda X, y, t:
+                                         (-X, y)))
     calls = []
     for device in ("", "cuda"):
         run = Section("02-clr-one-cycle", {"n_seeds": 2, "device": device}, official=False)

@@ -51,7 +51,9 @@ class Split:
     val_indices int (n_val,): rows of the 50,000 concatenated training images (batch order)
     that became validation; None for "exercise". name (str) and seed (int) made it.
     fingerprint (str): sha256 over the sha256 of each file's bytes as they were read
-    (fingerprint()): another copy of the data set, however named, gives another one.
+    (fingerprint()): another copy of the data set, however named, gives another one. The
+    arrays load_split makes are read-only: a split changed by hand is a new split (e.g.
+    dataclasses.replace), and the training cache keys a split's arrays by their bytes.
     """
 
     X_train: np.ndarray
@@ -103,6 +105,9 @@ def load_split(name: str, path: str | os.PathLike | None = None, seed: int = 0,
     for part, (X, y) in parts.items():
         arrays[f"X_{part}"], arrays[f"y_{part}"] = _normalise(X, mean, std), y
     val_indices = None if val_indices is None else val_indices[:limit].copy()
+    for array in (*arrays.values(), mean, std, val_indices):  # an edit in place raises at once
+        if array is not None:  # (the cache keys them by their bytes, hashed once)
+            array.flags.writeable = False
     return Split(**arrays, mean=mean, std=std, val_indices=val_indices, name=name, seed=seed,
                  fingerprint=fingerprint(digests))
 

@@ -74,6 +74,8 @@ def project_split(split, k: int):
     projection = fit(split.X_train, k)
     arrays = {f"X_{part}": projection(getattr(split, f"X_{part}"))
               for part in ("train", "val", "test")}
+    for array in arrays.values():  # read-only, as load_split's (keyed by content, once)
+        array.flags.writeable = False
     if hasattr(split, "fingerprint"):  # the data it came from, and the projection
         arrays["fingerprint"] = projected_fingerprint(split, projection)
     return replace(split, **arrays), projection

@@ -149,7 +149,9 @@ def masks(rng: np.random.Generator, keeps, out: np.ndarray) -> bool:
     of PCG64, which gives the low half of each 64-bit output, then the high half. u is exact in
     float32, so u < keep exactly when the integer b >> 8 < keep 2^24, that is b >> 8 <
     ceil(keep 2^24) (keep 2^24 is exact in float64). The 64-bit outputs come from
-    random_raw, half as many calls of the generator, and no float is made for the draws."""
+    random_raw, half as many calls of the generator, and no float is made for the draws. The
+    generator's whole state is then numpy's, its spent buffer word included, so that a key
+    that holds the generator cannot tell the two draws apart."""
     if not usable(out) or out.dtype != np.float32 or sys.byteorder != "little" or \
             type(rng.bit_generator).__name__ != "PCG64" or out[0].size % 2 or \
             rng.bit_generator.state["has_uint32"]:
@@ -160,6 +162,9 @@ def masks(rng: np.random.Generator, keeps, out: np.ndarray) -> bool:
     kept = np.divide(np.float32(1), keeps, dtype=np.float32)  # True / keep, as numpy divides
     N = out.shape[0]
     _masks(words, threshold, kept, out.reshape(N, -1), np.zeros(1, np.float32))
+    if words.size:  # numpy's last 32-bit draw leaves the high half of its word buffered (used)
+        state = rng.bit_generator.state
+        rng.bit_generator.state = {**state, "uinteger": int(words[-1])}
     return True
 
 

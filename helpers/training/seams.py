@@ -8,8 +8,8 @@ from dataclasses import dataclass
 class Seams:
     """train()'s seams; Seams() is the plain run (the triangular cycle, no hook, no dropout).
 
-    The cache key describes a Seams field by field (helpers.workbook.cache.describe): arrays
-    by their bytes, a notebook's function by its code and the globals it reads.
+    The cache key holds a Seams by value (helpers.workbook.cache): arrays by their bytes, a
+    notebook's function by its code and the globals it reads (cloudpickle).
     """
 
     eta: object = None

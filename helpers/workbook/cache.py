@@ -1,48 +1,58 @@
-"""The training cache: results keyed by their inputs, the engine code as it runs, the data and
-the numeric stack, stored as npz.
+"""The training cache: results keyed by the value of everything that decides them, stored as npz.
 
-What decides a result, and how the key holds it:
-- the inputs (settings, lambdas, seeds, the split's name and sizes): given by the caller;
-- the data: the split's fingerprint, a sha256 of the CIFAR-10 files it was read from;
-- the code: every helpers module the function can reach, by the source this process imported
-  (helpers.loaded). A module whose file changed on disk since then is not cached at all: the
-  result would be the old code's under the new code's key;
-- the numeric stack: Python, numpy, the BLAS library (name, version, kernel, threads) and
-  torch where it is loaded (helpers.workbook.environment);
-- a notebook's own code and values, described by `describe`; what it cannot describe
-  faithfully (an object known by its address, a repr that rounds or truncates) is not cached.
+The key of fn(*args, **kwargs) is a sha256 of:
+- the call itself, serialised by cloudpickle (the library Dask, Ray and joblib's loky ship user
+  code with): a function, closure or class defined in a notebook goes in by value (its code,
+  defaults, closure, the globals it reads, a class's attributes and bases), everything else by
+  its pickled state. `Keyer` changes only what a pickle would copy or name: a numpy array or
+  torch tensor enters as a hash of its bytes (helpers.digest: xxhash, once per read-only array
+  object; helpers.cifar.data loads them read-only), an object of helpers by its name and the
+  source of every helpers module it imports, a function or class of an installed package by its
+  name and the package's version. What cloudpickle cannot serialise is not cached (Uncacheable);
+  a pickle that differs between processes (a redefined class's tracking id, a notebook cell's
+  file name) only costs a miss;
+- the helpers code as this process first imported it (helpers.loaded): once any helpers file
+  differs from that (edited, reloaded or not), no run of this process is cached (Stale), since
+  a module may still hold the old code (`from ... import f`) whatever the new key says;
+- the numeric stack (helpers.workbook.environment) with the BLAS threads the job runs on:
+  every computation runs under JOB_BLAS_THREADS (one) BLAS thread, here, whatever the process
+  was started with.
 """
 
-import ast
-import dataclasses
-import datetime
-import decimal
-import enum
-import fractions
-import functools
 import hashlib
-import inspect
 import io
 import json
-import random
-import re
 import sys
 import types
 import warnings
 import zipfile
 from pathlib import Path
 
+import cloudpickle
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from helpers import loaded, paths
 from helpers.clock import timed
+from helpers.digest import array_digest
 from helpers.paths import resolve
 from helpers.workbook import environment
 from helpers.workbook.results import atomic_write, plain
 
-FORMAT = b"npz+json v5"  # part of every key: change it when the stored format changes
+FORMAT = b"npz+json v6, cloudpickle key"  # part of every key: change it with the stored format
 HELPERS = paths.HELPERS
+JOB_BLAS_THREADS = 1  # every cached computation runs on this many BLAS threads (its digits)
 
+
+class Uncacheable(ValueError):
+    """A call the key cannot hold by value: it is computed, not cached."""
+
+
+class Stale(Uncacheable):
+    """A helpers file that differs from the source this process first imported."""
+
+
+# The helpers code: what a function imports, and the source it runs
 
 def source_file(module: str) -> Path | None:
     """The file of a helpers module or package ("helpers.training.loop": helpers/training/loop.py,
@@ -58,299 +68,225 @@ def source_file(module: str) -> Path | None:
 
 
 def imports(module: str) -> set:
-    """The helpers modules (dotted: "helpers.training.loop") that `module` imports, itself and
-    the packages above them included (their __init__ runs on import), transitively."""
+    """The helpers modules (dotted) that `module` imports, itself and the packages above them
+    included, transitively, as their files say (check_fresh holds the files to what runs)."""
     found, todo = set(), [module]
     while todo:
         name = todo.pop()
-        path = source_file(name)
-        if name in found or path is None:
+        if name in found or source_file(name) is None:
             continue
         found.add(name)
-        todo.append(name.rpartition(".")[0])  # the package it is in
-        try:
-            tree = ast.parse(path.read_text())
-        except SyntaxError as err:  # a file being edited (or merged) while a kernel runs
-            raise Stale(f"{path.name} of {name} does not parse ({err.msg}, line {err.lineno}): "
-                        "it is being edited; the run is not cached") from None
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and \
-                    (node.module or "").split(".")[0] == "helpers":
-                todo.append(node.module)  # from helpers.x import y: y a module, or a name in x
-                todo += [f"{node.module}.{alias.name}" for alias in node.names]
-            elif isinstance(node, ast.Import):
-                todo += [a.name for a in node.names if a.name.split(".")[0] == "helpers"]
+        todo += [name.rpartition(".")[0], *_direct_imports(name)]  # and the package it is in
     return found
 
 
-def engine_modules(fn, args=(), kwargs=None) -> list:
-    """Every helpers module whose code can change fn(*args, **kwargs): fn's own module, the
-    modules of the functions and objects passed in, and everything they import."""
-    modules = set()
-    for thing in (fn, *args, *(kwargs or {}).values()):
-        owner = thing if callable(thing) else type(thing)
-        name = getattr(owner, "__module__", "") or ""
-        if name.startswith("helpers."):
-            modules |= imports(name)
-    return sorted(modules)
+_PARSED: dict = {}  # sha256 of a source -> the helpers names it imports
 
 
-class Uncacheable(ValueError):
-    """A value whose behaviour the cache key cannot capture: a run that takes it is not cached."""
+def _direct_imports(name: str) -> list:
+    """The helpers names `name`'s file imports ("helpers.x" and, for `from helpers.x import y`,
+    "helpers.x.y": y may be a module); parsed once per source."""
+    import ast
+
+    path = source_file(name)
+    data = path.read_bytes()
+    digest = loaded.digest(data)
+    if digest not in _PARSED:
+        try:
+            tree = ast.parse(data)
+        except SyntaxError as err:  # a file being edited (or merged) while a kernel runs
+            raise Stale(f"{path.name} of {name} does not parse ({err.msg}, line {err.lineno}): "
+                        "it is being edited; the run is not cached") from None
+        names = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and \
+                    (node.module or "").split(".")[0] == "helpers":
+                names += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names += [a.name for a in node.names if a.name.split(".")[0] == "helpers"]
+        _PARSED[digest] = names
+    return _PARSED[digest]
 
 
-class Stale(Uncacheable):
-    """A helpers module whose file differs from the source this process imported."""
+def check_fresh() -> None:
+    """Stale unless every helpers module this process imported runs the source its file holds
+    and was compiled once (helpers.loaded: a reload, even of the same file back, leaves other
+    modules holding what they imported before)."""
+    for name, first in sorted(loaded.SOURCES.items()):
+        path = source_file(name)
+        if name in loaded.RELOADED or (path is not None and
+                                       loaded.digest(path.read_bytes()) != first):
+            shown = path.relative_to(paths.ROOT) if path and path.is_relative_to(paths.ROOT) \
+                else path or name
+            raise Stale(f"{shown} changed after this kernel imported it, so its runs could use "
+                        "old code under a new key: restart the kernel (Kernel > Restart "
+                        "Kernel) to cache them again")
 
 
-def source_digest(module: str) -> str:
-    """sha256 of the source helpers module `module` runs: as imported (helpers.loaded) where
-    it is loaded, its file where it is not. Stale when the file changed since the import."""
-    path = source_file(module)
-    on_disk = loaded.digest(path.read_bytes())
-    ran = loaded.SOURCES.get(module)
-    if ran is not None and ran != on_disk:
-        shown = path.relative_to(paths.ROOT) if path.is_relative_to(paths.ROOT) else path
-        raise Stale(f"{shown} changed on disk after this kernel imported it, so a run would "
-                    "use the old code under the new code's key; restart the kernel (Kernel > "
-                    "Restart Kernel) to run the new code")
-    return on_disk
-
-
-ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}")  # a memory address: says nothing of state
-SIMPLE = (type(None), bool, int, float, str)
-# Types whose repr holds every bit of their value (no rounding, no "..."): safe in a key.
-FAITHFUL_REPR = (bytes, complex, range, slice, Path, np.dtype, datetime.date, datetime.time,
-                 datetime.timedelta, decimal.Decimal, fractions.Fraction, enum.Enum,
-                 type(Ellipsis))
-
-
-def describe(value, _seen: frozenset = frozenset()):
-    """A JSON tree that changes whenever `value`'s behaviour can, for a cache key.
-
-    - None, bools, numbers, strings: themselves; lists, tuples, dicts: item by item;
-      dataclasses and namespaces: field by field;
-    - numpy arrays: dtype, shape and a sha256 of their bytes (arrays of objects: item by
-      item); torch tensors the same, with their device; numpy's Generator and RandomState and
-      Python's random.Random: their state; sets: their items, sorted;
-    - a function, class or module of helpers: its name and the source (as imported) of every
-      helpers module it imports;
-    - any other Python function (a notebook's hook, a lambda): its compiled code (bytecode,
-      constants, names), its defaults, its closure's values and every global it reads, each
-      described in turn; functools.partial: its function and arguments; a bound method: its
-      object and function; an instance of a class defined outside any installed package: its
-      class's functions and its attributes; a module of the user's (outside any installed
-      package): what it defines, described in turn;
-    - modules, and functions of installed packages (numpy, torch, the standard library):
-      their name and the package's version;
-    - values whose repr holds all of them (FAITHFUL_REPR: paths, dtypes, dates, ...): it;
-    - anything else (a DataFrame, whose repr rounds and truncates; an object known by its
-      address): Uncacheable, naming it and why.
-    """
-    if isinstance(value, SIMPLE):
-        return value
-    if isinstance(value, list | tuple):
-        return [describe(v, _seen) for v in value]
-    if isinstance(value, dict):
-        return {str(k): describe(v, _seen) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return {"set": sorted((describe(v, _seen) for v in value), key=json.dumps)}
-    if isinstance(value, np.ndarray | np.generic):
-        array = np.ascontiguousarray(value)
-        if array.dtype.hasobject:  # its bytes are addresses: the items instead
-            return {"objects": describe(array.tolist(), _seen), "shape": list(array.shape)}
-        return {"array": hashlib.sha256(array.tobytes()).hexdigest(), "dtype": str(array.dtype),
-                "shape": list(array.shape)}
-    if _is_tensor(value):
-        data = value.detach().cpu().contiguous()
-        return {"tensor": describe(data.view(-1).view(_torch().uint8).numpy(), _seen),
-                "dtype": str(data.dtype), "shape": list(data.shape),
-                "device": str(value.device), "requires_grad": bool(value.requires_grad)}
-    if isinstance(value, np.random.Generator):
-        return {"generator": value.bit_generator.state}
-    if isinstance(value, np.random.RandomState):
-        return {"random_state": describe(list(value.get_state()), _seen)}
-    if isinstance(value, random.Random):
-        return {"random": describe(list(value.getstate()), _seen)}
-    if id(value) in _seen:  # a function that reads itself (recursion), or a cycle
-        return {"seen": getattr(value, "__qualname__", type(value).__qualname__)}
-    seen = _seen | {id(value)}
-    if isinstance(value, types.ModuleType):
-        return _module(value, seen)
-    if isinstance(value, functools.partial):
-        return {"partial": describe(value.func, seen), "args": describe(value.args, seen),
-                "keywords": describe(value.keywords, seen)}
-    if isinstance(value, types.MethodType):
-        return {"method": describe(value.__func__, seen), "of": describe(value.__self__, seen)}
-    module = getattr(value, "__module__", None) if callable(value) else type(value).__module__
-    if module and module.split(".")[0] == "helpers":
-        return _helpers(value, module, seen)
-    if not _users(module or ""):
-        if callable(value) and hasattr(value, "__qualname__"):
-            return {"function": f"{module}.{value.__qualname__}", "version": _version(module)}
-        return _by_repr(value)
-    if isinstance(value, types.FunctionType):
-        return _function(value, seen)
-    if isinstance(value, type):
-        return {"class": value.__qualname__, "functions": {
-            k: describe(v, seen) for k, v in vars(value).items() if inspect.isfunction(v)}}
-    if dataclasses.is_dataclass(value) or isinstance(value, types.SimpleNamespace) or \
-            hasattr(value, "__dict__"):
-        return {"object": describe(type(value), seen), "state": describe(vars(value), seen)}
-    return _by_repr(value)
-
-
-def _helpers(value, module: str, seen) -> dict:
-    """A helpers object: functions and classes by name (their modules' source goes in);
-    instances (Settings, Split) by their fields."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"object": f"{module}.{type(value).__qualname__}", "state": {
-            f.name: describe(getattr(value, f.name), seen) for f in dataclasses.fields(value)}}
-    return {"helpers": f"{module}.{getattr(value, '__qualname__', type(value).__qualname__)}",
-            "source": _sources(module)}
-
-
-def _sources(module: str) -> str:
-    """One sha256 of the source, as it runs, of `module` and every helpers module it imports."""
-    source = hashlib.sha256()
+def sources(module: str) -> str:
+    """One sha256 of the source of `module` and of every helpers module it imports."""
+    digest = hashlib.sha256()
     for name in sorted(imports(module)):
-        source.update(name.encode() + source_digest(name).encode())
-    return source.hexdigest()
+        digest.update(name.encode() + loaded.digest(source_file(name).read_bytes()).encode())
+    return digest.hexdigest()
 
 
-def _module(module: types.ModuleType, seen) -> dict:
-    """A module read as a global: helpers by its source as it runs; a user's module by what it
-    defines (its functions, classes and values, each described); an installed one by its
-    version."""
-    name = module.__name__
-    if name.split(".")[0] == "helpers":
-        return {"module": name, "source": _sources(name)}
-    if not _users(name) or name == "__main__":
-        return {"module": name, "version": _version(name)}
-    own = {k: v for k, v in vars(module).items() if not k.startswith("__")
-           and not isinstance(v, types.ModuleType)  # what it imports is described where read
-           and not (callable(v) and getattr(v, "__module__", name) != name)}
-    return {"module": name, "defines": describe(own, seen)}
-
+# Values: arrays by content, helpers by source, installed code by version
 
 def _is_tensor(value) -> bool:
     return type(value).__module__.split(".")[0] == "torch" and hasattr(value, "detach") \
         and hasattr(value, "device")
 
 
-def _torch():
-    return sys.modules["torch"]
-
-
-def _function(fn, seen) -> dict:
-    """A function defined in a notebook or a user's module: what it computes, what it reads."""
-    code = fn.__code__
-    names = _global_names(code)
-    reads = {n: describe(fn.__globals__[n], seen) for n in sorted(names) if n in fn.__globals__}
-    closure = [describe(cell.cell_contents, seen) for cell in fn.__closure__ or ()]
-    return {"code": _code(code), "defaults": describe(fn.__defaults__ or (), seen),
-            "kwdefaults": describe(fn.__kwdefaults__ or {}, seen), "closure": closure,
-            "globals": reads}
-
-
-def _code(code) -> dict:
-    """Bytecode, constants (nested functions' code in turn) and names of a code object."""
-    consts = [_code(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
-    return {"bytecode": hashlib.sha256(code.co_code).hexdigest(), "consts": consts,
-            "names": list(code.co_names)}
-
-
-def _global_names(code) -> set:
-    """The names a code object and the code nested in it may read as globals."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _global_names(const)
-    return names
+def _importable(obj) -> str | None:
+    """"module.qualname" where importing it gives obj back (pickle's by-reference), else None."""
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module or not qualname or "<locals>" in qualname or module not in sys.modules:
+        return None
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return f"{module}.{qualname}" if found is obj else None
 
 
 def _users(module: str) -> bool:
-    """True for code a person may be editing: a notebook (__main__) or a module outside the
-    interpreter's own folders (not the standard library, not an installed package)."""
-    if module == "__main__":
-        return True
+    """True for a module of the user's, outside the interpreter's folders and helpers."""
     where = getattr(sys.modules.get(module), "__file__", None)
-    if where is None:  # builtins, or a module that is not loaded
+    if where is None or module.split(".")[0] == "helpers":
         return False
     return not any(Path(where).resolve().is_relative_to(Path(prefix).resolve())
                    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix})
 
 
-def _by_repr(value):
-    """A value of FAITHFUL_REPR (or torch's device and dtype) by its repr; else Uncacheable."""
-    text, kind = repr(value), f"{type(value).__module__}.{type(value).__qualname__}"
-    if ADDRESS.search(text):
-        raise Uncacheable(f"{text[:80]} ({kind}): its repr does not show its state")
-    if not (isinstance(value, FAITHFUL_REPR) or kind in ("torch.device", "torch.dtype")):
-        raise Uncacheable(f"a {kind}: its repr may round or truncate what it holds "
-                          f"({text[:60]!r}...); pass its values as numpy arrays or numbers")
-    return {"repr": text, "type": kind}
-
-
 def _version(module: str) -> str:
-    top = sys.modules.get((module or "").split(".")[0])
+    top = sys.modules.get(module.split(".")[0])
     return str(getattr(top, "__version__", sys.version.split()[0]))
 
 
-def key(inputs: dict, fn, args=(), kwargs=None) -> str:
-    """sha256 of the inputs, fn's name, the source (as it runs) of every module engine_modules
-    names, and the numeric stack; Stale when one of those modules changed on disk."""
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=plain).encode())
-    digest.update(f"{fn.__module__}.{fn.__qualname__}".encode() + FORMAT)
-    for module in engine_modules(fn, args, kwargs):
-        digest.update(module.encode() + source_digest(module).encode())
-    digest.update(json.dumps(environment.numeric_stack(), sort_keys=True).encode())
+class Keyer(cloudpickle.Pickler):
+    """cloudpickle, but arrays by digest, helpers by source, installed code by version."""
+
+    def persistent_id(self, obj):
+        if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
+            return ("array", array_digest(obj))
+        if _is_tensor(obj):
+            data = obj.detach().cpu().contiguous()
+            return ("tensor", str(data.dtype), str(obj.device), bool(obj.requires_grad),
+                    tuple(data.shape), array_digest(data.view(-1).view(sys.modules["torch"]
+                                                                       .uint8).numpy()))
+        if isinstance(obj, types.ModuleType):
+            name = obj.__name__
+            if name.split(".")[0] == "helpers":
+                return ("helpers", name, sources(name))
+            if _users(name):
+                cloudpickle.register_pickle_by_value(obj)
+                return None
+            return ("module", name, _version(name))
+        if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__") and \
+                not isinstance(obj, types.MethodType):  # functions, classes, numpy's dispatchers
+            return self._code(obj)
+        return None
+
+    def _code(self, obj):
+        module = getattr(obj, "__module__", None) or ""
+        if module == "__main__" or _users(module):
+            if _users(module):
+                cloudpickle.register_pickle_by_value(sys.modules[module])
+            return None  # by value
+        name = _importable(obj)
+        if name is None:
+            return None  # a helper's closure or lambda: by value (its code and closure)
+        if module.split(".")[0] == "helpers":
+            return ("helpers", name, sources(module))
+        return ("global", name, _version(module))
+
+
+def serialised(value) -> bytes:
+    """The bytes the key hashes for `value` (Keyer's pickle); Uncacheable when it has none."""
+    buffer = io.BytesIO()
+    try:
+        Keyer(buffer, protocol=5).dump(value)
+    except Stale:
+        raise
+    except Exception as err:  # noqa: BLE001  (what cloudpickle cannot pickle, however it says so)
+        raise Uncacheable(f"{type(err).__name__}: {err}"[:300]) from None
+    return buffer.getvalue()
+
+
+def key(fn, args=(), kwargs=None) -> str:
+    """sha256 of fn(*args, **kwargs) by value (Keyer), the format and the numeric stack of the
+    job; Stale when a helpers file changed since this process imported it."""
+    check_fresh()
+    digest = hashlib.sha256(FORMAT)
+    digest.update(serialised((fn, tuple(args), dict(sorted((kwargs or {}).items())))))
+    digest.update(json.dumps(job_stack(), sort_keys=True).encode())
     return digest.hexdigest()
 
 
-def cached(cache_dir, inputs: dict, fn, *args, **kwargs) -> tuple:
-    """(fn(*args, **kwargs), seconds it took), computed once per key(inputs, fn, ...).
+def job_stack() -> dict:
+    """The numeric stack a cached computation runs on: this process's libraries, and the BLAS
+    threads of the job (JOB_BLAS_THREADS), not the process's."""
+    stack = environment.numeric_stack(threads=False)
+    stack["job_blas_threads"] = JOB_BLAS_THREADS
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        stack["torch"]["threads"] = torch.get_num_threads()
+    return stack
 
-    inputs: every value that changes fn's result and is not an engine object (settings,
-    lambdas, seeds, which data). A hit returns the stored value and its original compute
-    time; an unreadable entry is recomputed with a warning. cache_dir None: no cache. A key
-    that cannot be made (Uncacheable: a helpers module edited since it was imported) computes
-    without the cache, saying why; a store that fails (a full disk, a read-only folder) warns
-    and returns the result. Values may be dicts, lists and tuples of JSON types and numpy
-    arrays.
-    """
-    return cached_together(cache_dir, [(inputs, fn, args, kwargs)], lambda missing: [
+
+# Computing through the cache
+
+def cached(cache_dir, fn, *args, **kwargs) -> tuple:
+    """(fn(*args, **kwargs), seconds it took), computed once per key(fn, args, kwargs).
+
+    Every argument decides the result (a caller keeps progress switches and the like out). A
+    hit returns the stored value and its original compute time; an unreadable entry is
+    recomputed with a warning. cache_dir None: no cache. A call the key cannot hold
+    (Uncacheable) is computed and not stored, with a warning saying why; a store that fails,
+    however, warns and returns the result. Values: dicts, lists and tuples of JSON types and
+    numpy arrays."""
+    return cached_together(cache_dir, [(fn, args, kwargs)], lambda missing: [
         timed(fn, *args, **kwargs)])[0]
 
 
-def cached_together(cache_dir, calls: list, compute) -> list:
-    """[(value, seconds)] of calls [(inputs, fn, args, kwargs)] as `cached` gives each, where
-    the cache lacks some computed by ONE call compute(indices of the missing calls) ->
-    [(value, seconds)] in that order, each stored under its own call's key: compute must give
-    what fn(*args, **kwargs) gives (e.g. several trainings run side by side, sharing work)."""
-    paths = [_entry(cache_dir, inputs, fn, args, kwargs) for inputs, fn, args, kwargs in calls]
-    done = [_load(path) for path in paths]
+def cached_together(cache_dir, calls: list, compute, say=None) -> list:
+    """[(value, seconds)] of calls [(fn, args, kwargs)] as `cached` gives each, where the cache
+    lacks some computed by ONE call compute(indices of the missing calls) -> [(value, seconds)]
+    in that order, each stored under its own call's key: compute must give what fn(*args,
+    **kwargs) gives (e.g. several trainings run side by side, sharing work). compute runs on
+    JOB_BLAS_THREADS BLAS threads, as the key says. say(line): how to say that a call is not
+    cached and why (a notebook prints it); default: a warning."""
+    said = []  # one line for the calls that cannot be keyed, not one each
+    tell = lambda line: said or said.append((say or _warn)(line))  # noqa: E731
+    entries = [_entry(cache_dir, fn, args, kwargs, tell) for fn, args, kwargs in calls]
+    done = [_load(path) for path in entries]
     missing = [i for i, hit in enumerate(done) if hit is None]
     if missing:
-        computed = compute(missing)
+        with threadpool_limits(limits=JOB_BLAS_THREADS, user_api="blas"):
+            computed = compute(missing)
         if len(computed) != len(missing):
             raise ValueError(f"compute gave {len(computed)} results for {len(missing)} calls")
         for i, (value, seconds) in zip(missing, computed, strict=True):
             done[i] = (value, seconds)
-            _store(paths[i], value, seconds)
+            _store(entries[i], value, seconds)
     return done
 
 
-def _entry(cache_dir, inputs: dict, fn, args, kwargs) -> Path | None:
-    """The file that holds fn's result for these inputs; None without a cache, or (warned)
-    when the key cannot be made."""
+def _entry(cache_dir, fn, args, kwargs, say=None) -> Path | None:
+    """The file of a call's result; None without a cache, or (said) when it cannot be keyed."""
     if cache_dir is None:
         return None
     try:
-        return resolve(cache_dir) / f"{fn.__name__}-{key(inputs, fn, args, kwargs)[:20]}.npz"
+        found = key(fn, args, kwargs)
     except Uncacheable as err:
-        warnings.warn(f"not cached (computed afresh, not stored): {err}", stacklevel=4)
+        line = f"not cached (computed afresh, not stored): {err}"
+        (say or _warn)(line)
         return None
+    return resolve(cache_dir) / f"{getattr(fn, '__name__', type(fn).__name__)}-{found[:20]}.npz"
+
+
+def _warn(line: str) -> None:
+    warnings.warn(line, stacklevel=5)
 
 
 def _load(path: Path | None) -> tuple | None:
@@ -366,13 +302,15 @@ def _load(path: Path | None) -> tuple | None:
 
 
 def _store(path: Path | None, value, seconds: float) -> None:
+    """Store a result; whatever goes wrong (a full disk, a value JSON cannot hold), the result
+    is kept for this run with a warning, and nothing half-written is left."""
     if path is None:
         return
     try:
         write(path, value, seconds)
-    except OSError as err:
-        warnings.warn(f"could not store the result in the cache ({err}); it is kept for "
-                      "this run, and a rerun computes it again", stacklevel=4)
+    except Exception as err:  # noqa: BLE001  (the run is worth more than its entry)
+        warnings.warn(f"could not store the result in the cache ({type(err).__name__}: {err}); "
+                      "it is kept for this run, and a rerun computes it again", stacklevel=4)
 
 
 def write(path: Path, value, seconds: float) -> Path:
@@ -417,3 +355,4 @@ def _decode(value, arrays: dict):
     if isinstance(value, dict):
         return {k: _decode(v, arrays) for k, v in value.items()}
     return value
+

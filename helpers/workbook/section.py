@@ -105,10 +105,26 @@ class Section:
         name = which or self.reads()[0]
         hand = not self.official and (self.results_dir / f"{name}.json").is_file()
         found = results.load(name, self.results_dir if hand else self.official_dir)
+        self._check_split_seed(name, found)
         if not self.official:
             print(provenance(name, self.results_dir if hand else self.official_dir,
                              self.official_dir if hand else None))
         return found
+
+    def _check_split_seed(self, name: str, found: dict) -> None:
+        """ValueError when section `name`, whose results this one reads, held out its
+        validation images with another split_seed: the splits' validation sets are disjoint
+        (helpers.cifar.data.held_out_slice) only within one seed's partition, so this
+        section's validation images would overlap those the other chose on."""
+        theirs = found.get("parameters", {}).get("split_seed")
+        mine = self.parameters.get("split_seed")
+        if theirs is not None and mine is not None and theirs != mine:
+            raise ValueError(
+                f"{self.name} has split_seed {mine} but {name}, whose results it reads, used "
+                f"split_seed {theirs}: the two splits' validation images are disjoint only "
+                f"within one seed's partition, so this run's validation would overlap the "
+                f"images {name} chose on. Use one split_seed for both (the profile's "
+                f"params/{self.profile}.yaml, or this notebook's parameter)")
 
     def reads(self) -> list:
         """The sections this one reads (the registry); ValueError saying how it was looked up
@@ -164,21 +180,8 @@ class Section:
         trainings side by side sharing work); each stored under its own call's key. label:
         what trains, for make's progress lines."""
         progress.doing(label)
-        limit, folder, inputs = self.parameters.get("limit", 0), self.cache_dir, []
-        try:  # the key only where there is a cache (describing hashes every array passed)
-            inputs = [None if folder is None else {
-                "split": split.describe(), "data": [split.name, split.seed, limit,
-                                                    data_key(split)],
-                "settings": settings.to_dict(), "args": cache.describe(args),
-                "kwargs": {k: cache.describe(v) for k, v in kwargs.items()}}
-                for split, settings, args, kwargs in calls]
-        except cache.Uncacheable as err:
-            folder = None
-            print(f"not cached (trained afresh every time): the key cannot capture {err}")
-        done = cache.cached_together(folder, [
-            (None if folder is None else inputs[i], fn, (split, settings, *args),
-             {**kwargs, "progress": self.progress})
-            for i, (split, settings, args, kwargs) in enumerate(calls)], compute)
+        keyed = [(fn, (split, settings, *args), kwargs) for split, settings, args, kwargs in calls]
+        done = cache.cached_together(self.cache_dir, keyed, compute, say=print)
         with _BOOKKEEPING:  # jobs side by side (helpers.training.workers) add theirs
             self.all_numbers["train_seconds"] = self.all_numbers.get("train_seconds", 0) + \
                 sum(seconds for _, seconds in done)
@@ -261,16 +264,6 @@ def _age(seconds: float) -> str:
         if seconds >= 2 * size:
             return f"{seconds / size:.0f} {unit}"
     return f"{max(seconds, 0):.0f} seconds"
-
-
-def data_key(split):
-    """What the cache key holds of a split's data: the fingerprint of the files it was read
-    from (and what was done to them), or where it has none (a split built by hand) its
-    arrays themselves."""
-    if getattr(split, "fingerprint", ""):
-        return split.fingerprint
-    return cache.describe([getattr(split, f"{a}_{part}", None) for a in "Xy"
-                           for part in ("train", "val", "test")])
 
 
 # Which notebook is running, and which section it runs
