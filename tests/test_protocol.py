@@ -151,3 +151,11 @@ def test_a_small_real_effect_rarely_passes_the_margin():
 def test_the_margin_is_a_smallest_gain():
     with pytest.raises(ValueError, match="0 or more"):
         paired_gain([0.5, 0.6], [0.5, 0.5], margin=-0.01)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_score_that_is_not_a_number_gets_no_verdict(bad):
+    """A NaN (a diverged or unevaluated run) once passed as 'no measurable difference'."""
+    for a, b in (([0.5, bad, 0.52], [0.5, 0.5, 0.5]), ([0.5, 0.51, 0.52], [bad, 0.5, 0.5])):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            paired_gain(a, b)

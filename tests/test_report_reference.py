@@ -26,6 +26,7 @@ def results(shift: float = 0.0) -> dict:
     over = {p: spread(v + shift) for p, v in (("train", 0.6), ("val", 0.53), ("test", 0.516))}
     run = {"accuracy": {p: o["values"][0] for p, o in over.items()}, "accuracy_over_seeds": over,
            "lambda": 7.7e-4, "settings": {"eta_min": 1e-5, "eta_max": 0.1}, "seconds": 100.0,
+           "seeds": [0, 1, 2, 3, 4], "split": "final: seed 0", "sizes": {"val": 1000},
            "git_commit": "abc", "parameters": {"m": 50, "build_dir": "/somewhere"},
            "history": {"curves": [1, 2, 3]}}
     search = {"best": [{"lambda": 1.6e-5, "val_accuracy": 0.514 + shift}], "runs": [1] * 100}
@@ -43,8 +44,9 @@ def results(shift: float = 0.0) -> dict:
                                                    "test": 0.6007 + shift},
                              "agreement": 0.78}}
     rng = {"chosen": {"eta_min": 0.0273, "eta_max": 0.109}, "parameters": {"margin": 0.005},
-           "retrained": {"accuracy_over_seeds": {p: spread(o["mean"] - 0.003)
-                                                 for p, o in over.items()}}}
+           "lambda": 7.7e-4, "retrained": {
+               "accuracy_over_seeds": {p: spread(o["mean"] - 0.003) for p, o in over.items()},
+               "seeds": [0, 1, 2, 3, 4], "split": "final: seed 0", "sizes": {"val": 1000}}}
     grad = {"max_relative_error": {"autograd": {"W1": 3e-14}, "finite_difference": {"W1": 6e-7}}}
     made = {NB["grad"]: grad, NB["one"]: run, NB["three"]: run, NB["coarse"]: search,
             NB["fine"]: search, NB["final"]: run, NB["range"]: rng, NB["bonus"]: bonus}
@@ -199,6 +201,37 @@ def test_a_missing_part_is_named_and_a_profile_not_in_the_reference_passes(writt
     assert f"  missing in this build: {NB['bonus']}: final split, ensemble, test accuracy" in lines
     status, lines = check(*written, results(), profile="quick")
     assert status == 0 and "has no `quick` profile" in lines[0]
+
+
+def test_a_build_accuracy_that_is_not_a_number_disagrees(written):
+    """A NaN accuracy (a diverged run) once passed: |NaN - x| > tolerance is False."""
+    runs = results()
+    runs[NB["final"]]["accuracy_over_seeds"]["test"]["mean"] = math.nan
+    status, lines = check(*written, runs)
+    assert status == 1 and "DISAGREES" in lines[0]
+    assert f"  not a number: {NB['final']}: test accuracy over seeds: this build has nan" in \
+        "\n".join(lines)
+
+
+def test_a_reference_std_that_is_not_a_number_is_refused(written):
+    """A NaN std made every tolerance NaN, and every comparison with it passed."""
+    path, where = written
+    data = json.loads(path.read_text())
+    key = f"{NB['final']}: test accuracy over seeds"
+    data["profiles"]["assignment"]["accuracies"][key]["std"] = math.nan
+    path.write_text(json.dumps(data))
+    with pytest.raises(reference.ReferenceError, match="std that is not a number"):
+        check(path, where)
+    assert reference.main(["check", "assignment", "--reference", str(path), "--build",
+                           str(where)]) == 2
+
+
+def test_a_profile_that_does_not_exist_is_an_error_not_a_pass(written, capsys):
+    path, where = written
+    status, lines = check(path, where, profile="asignment")
+    assert status == 2 and "no profile `asignment`" in lines[0] and "assignment" in lines[0]
+    assert reference.main(["check", "asignment", "--reference", str(path), "--build",
+                           str(where)]) == 2
 
 
 def test_the_command_line(written, capsys):

@@ -70,6 +70,9 @@ def paired_gain(with_change, without_change, margin: float = MARGIN) -> dict:
         raise ValueError(f"need one score per seed for both, paired; got {a.shape} and {b.shape}")
     if not margin >= 0:
         raise ValueError(f"the margin is a smallest gain, 0 or more; got {margin!r}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError(f"a score is NaN or infinite (with the change {a.tolist()}, without "
+                         f"{b.tolist()}): a run diverged or was not evaluated; no verdict")
     d, n = a - b, a.size
     if n < MIN_PAIRS:
         raise ValueError(f"a verdict needs at least {MIN_PAIRS} paired seeds, got {n}: with "

@@ -147,7 +147,7 @@ def facts(runs: dict) -> dict:
         for part, over in new.items():
             acc[f"{nb['range']}: retrained, {part} accuracy over seeds"] = spread(over)
         if "accuracy_over_seeds" in final:
-            g = range_verdict(new, final["accuracy_over_seeds"], rng["parameters"]["margin"])
+            g = range_verdict(rng, final)
             choice[f"{nb['range']}: verdict on validation"] = g["verdict"]
             acc[f"{nb['range']}: gain on validation"] = paired(g)
     bonus = runs.get(nb["bonus"]) or {}
@@ -344,18 +344,29 @@ def compare(ref: dict, mine: dict) -> dict:
     """{"choices": [(key, reference, this build)], "accuracies": [(key, reference, this
     build, tolerance)], "missing": [key], "extra": [key], "worst": (key, |diff| / tolerance),
     "counted": (choices, accuracies)} of one profile's facts against the reference's."""
-    differs = {"choices": [], "accuracies": [], "missing": [], "extra": [], "worst": None}
+    differs = {"choices": [], "accuracies": [], "missing": [], "extra": [], "worst": None,
+               "not_numbers": []}
     for k, want in ref["choices"].items():
         if k not in mine["choices"]:
             differs["missing"].append(k)
         elif not same(want, mine["choices"][k]):
             differs["choices"].append((k, want, mine["choices"][k]))
+    for k, want in ref["accuracies"].items():
+        for field in ("mean", "std"):
+            if want.get(field) is not None and not _finite(want[field]):
+                raise ReferenceError(f"the reference's `{k}` has a {field} that is not a number "
+                                     f"({want[field]!r}), so no tolerance can be drawn from it: "
+                                     "the reference is damaged; rewrite it from a good build "
+                                     "(make reference)")
     lowest, worst = floor(ref["accuracies"]), (None, 0.0)
     for k, want in ref["accuracies"].items():
         if k not in mine["accuracies"]:
             differs["missing"].append(k)
             continue
         got, tol = mine["accuracies"][k], tolerance(want, lowest)
+        if not _finite(got.get("mean")):
+            differs["not_numbers"].append((k, got.get("mean")))
+            continue
         off = abs(got["mean"] - want["mean"])
         ratio = off / tol if tol > 0 else (0.0 if off == 0 else math.inf)
         if ratio > 1:
@@ -372,6 +383,10 @@ def compare(ref: dict, mine: dict) -> dict:
     return differs
 
 
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def picked(picks: list) -> list:
     """Lines for the rows whose own search picked another lambda or dropout: said, not a
     disagreement (the row's accuracy, gain and verdict are checked; a near tie between two
@@ -384,7 +399,12 @@ def picked(picks: list) -> list:
 def check(reference: dict, build: Path, profile: str,
           name: str = "notebooks/reference.json", sections=None) -> tuple:
     """(exit status, lines to print): 0 when build/<profile>/results agrees with the
-    reference's entry for `profile` (or the reference has no such entry), else 1."""
+    reference's entry for `profile` (or the reference has no entry for that profile, one of
+    params/), else 1; 2 when `profile` is no profile at all (a typo checks nothing)."""
+    known = sorted(p.stem for p in paths.PROFILES.glob("*.yaml"))
+    if profile not in reference["profiles"] and profile not in known:
+        return 2, [f"check-reference: there is no profile `{profile}` (no params/{profile}.yaml)"
+                   f"; the profiles are {', '.join(known)}: check the name (PROFILE=...)"]
     if profile not in reference["profiles"]:
         return 0, [f"check-reference: {name} has no `{profile}` profile "
                    f"(it has {', '.join(reference['profiles']) or 'none'}): nothing to check "
@@ -397,7 +417,7 @@ def check(reference: dict, build: Path, profile: str,
     d = compare(ref, facts(runs))
     n_choices, n_acc = d["counted"]
     where = build / profile / "results"
-    bad = d["choices"] + d["accuracies"] + d["missing"] + d["extra"]
+    bad = d["choices"] + d["accuracies"] + d["missing"] + d["extra"] + d["not_numbers"]
     if not bad:
         key, ratio = d["worst"]
         largest = (f"the largest difference is {ratio:.2f} of its tolerance: {key}" if ratio
@@ -407,12 +427,15 @@ def check(reference: dict, build: Path, profile: str,
                    f"tolerance ({largest})"] + picked(d["picks"])
     lines = [f"check-reference: {where} DISAGREES with {name} (`{profile}`):"
              f" {len(d['choices'])} of {n_choices} verdicts and chosen settings differ, "
-             f"{len(d['accuracies'])} of {n_acc} accuracies are outside their tolerance"]
+             f"{len(d['accuracies']) + len(d['not_numbers'])} of {n_acc} accuracies are outside "
+             "their tolerance or not numbers"]
     lines += [f"  differs: {k}: reference {shown(want)}, this build {shown(got)}"
               for k, want, got in d["choices"]]
     lines += [f"  outside: {k}: reference {points(want)}, this build {points(got)}; "
               f"|difference| {100 * abs(got['mean'] - want['mean']):.2f} > tolerance "
               f"{100 * tol:.2f} points" for k, want, got, tol in d["accuracies"]]
+    lines += [f"  not a number: {k}: this build has {v!r} (a run diverged, or was not evaluated)"
+              for k, v in d["not_numbers"]]
     lines += picked(d["picks"])
     lines += [f"  missing in this build: {k}" for k in d["missing"]]
     lines += [f"  not in the reference: {k}" for k in d["extra"]]
