@@ -6,6 +6,9 @@ import numpy as np
 
 from helpers.report import listings
 
+# what 07's retraining shares with 06's run (helpers.experiments.range_test.check_paired)
+PAIRED = {"seeds": [0, 1, 2], "split": "final: seed 0", "sizes": {"val": 1000}}
+
 
 def test_listings_in_the_reports_format():
     text = listings.accuracy_listing({"train": 0.6456, "val": 0.4652, "test": 0.4754}, 1000)
@@ -27,10 +30,11 @@ def test_the_range_comparison_ends_with_the_rules_verdict_on_validation():
     over = lambda val: {"val": {"mean": float(np.mean(val)), "std": 0.001,  # noqa: E731
                                 "values": val},
                         "test": {"mean": 0.5, "std": 0.0, "values": [0.5] * len(val)}}
-    assignment = {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
+    assignment = {"settings": {"eta_min": 1e-5, "eta_max": 0.1}, **PAIRED, "lambda": 1e-3,
                   "accuracy_over_seeds": over([0.530, 0.534, 0.532])}
     run = lambda val, margin=0.005: {"chosen": {"eta_min": 0.01, "eta_max": 0.04},  # noqa: E731
-                                     "retrained": {"accuracy_over_seeds": over(val)},
+                                     "retrained": {"accuracy_over_seeds": over(val), **PAIRED},
+                                     "lambda": 1e-3,
                                      "parameters": {"margin": margin}}
     text = listings.range_comparison_of(assignment, run([0.531, 0.530, 0.536]))
     assert text.splitlines()[-1] == ("the range test's range on validation: +0.03 ± 0.23 points, "

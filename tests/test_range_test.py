@@ -122,3 +122,34 @@ def test_the_range_test_records_its_own_schedule_not_a_cycles():
     out = settings_of(Settings(n_s=900, cycles=3, batch_size=100, m=50), rise)
     assert out["steps"] == 32 and out["eta_start"] == 1e-5 and out["eta_end"] == 1.0
     assert out["batch_size"] == 100 and not {"n_s", "cycles", "eta_max"} & set(out)
+
+
+def paired_runs(**changes):
+    """06's results and 07's (the retraining with the chosen range), paired; changes: what
+    07's retraining has otherwise ("lambda" 07's)."""
+    over = {"val": {"values": [0.530, 0.534, 0.532]}}
+    final = {"seeds": [0, 1, 2], "split": "final: seed 0", "sizes": {"val": 1000},
+             "lambda": 1e-3, "settings": {"m": 50, "eta_min": 1e-5, "eta_max": 0.1},
+             "accuracy_over_seeds": over}
+    retrained = {**{k: final[k] for k in ("seeds", "split", "sizes")},
+                 "settings": {"m": 50, "eta_min": 0.01, "eta_max": 0.04},
+                 "accuracy_over_seeds": {"val": {"values": [0.540, 0.545, 0.541]}}}
+    lam = changes.pop("lambda", 1e-3)
+    retrained.update(changes)
+    return {"retrained": retrained, "lambda": lam, "parameters": {"margin": 0.005}}, final
+
+
+def test_the_range_verdict_checks_that_its_runs_are_paired():
+    from helpers.experiments.range_test import verdict
+
+    assert verdict(*paired_runs())["verdict"] == "better"  # only the eta range differs
+    for changes, said in (({"seeds": [1, 2, 3]}, "seeds"), ({"seeds": [2, 1, 0]}, "seeds"),
+                          ({"split": "final: seed 1"}, "split"), ({"lambda": 2e-3}, "lambda"),
+                          ({"settings": {"m": 100, "eta_min": 0.01, "eta_max": 0.04}},
+                           "settings m")):
+        with pytest.raises(ValueError, match=f"not paired.*{said}: 06 has"):
+            verdict(*paired_runs(**changes))
+    run, final = paired_runs()
+    del run["retrained"]["seeds"]
+    with pytest.raises(ValueError, match="seeds: 06 has .*07 'none'"):
+        verdict(run, final)

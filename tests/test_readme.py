@@ -163,12 +163,13 @@ def test_the_beyond_block_is_rebuilt_from_the_range_test_and_the_bonus(tmp_path)
     row = {"row": "without the width", "val": over["val"], "component": "width", "kept": True,
            "gain": {"gain": 0.01, "se": 0.002, "n": 3, "margin": 0.005, "verdict": "better"}}
     one = lambda test: {"members": 3, "cycles": 2, "val": 0.55, "test": test}  # noqa: E731
+    paired = {"seeds": [0, 1], "split": "final", "sizes": {"val": 1000}, "lambda": 1e-3}
     records = {
         notebook["final"]: {"settings": {"eta_min": 1e-5, "eta_max": 0.1},
-                           "accuracy_over_seeds": over},
+                           "accuracy_over_seeds": over, **paired},
         notebook["range"]: {"chosen": {"eta_min": 0.02, "eta_max": 0.08},
-                             "parameters": {"m": 50, "margin": 0.005},
-                             "retrained": {"accuracy_over_seeds": over}},
+                             "parameters": {"m": 50, "margin": 0.005}, "lambda": 1e-3,
+                             "retrained": {"accuracy_over_seeds": over, **paired}},
         notebook["bonus"]: {
             "rows": [row], "protocol": {"seeds": [0, 1, 2], "margin": 0.005},
             "chosen": {"row": "chosen recipe", "val": over["val"], "recipe": {"m": 1000}},

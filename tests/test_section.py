@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from helpers import workbook
@@ -301,3 +302,27 @@ def test_a_second_build_of_the_same_notebook_stops_with_an_error(tmp_path, capsy
     finally:
         held.close()
     build.lock(tmp_path, "02-clr-one-cycle").close()  # released: free again
+
+
+def test_a_section_refuses_results_held_out_with_another_split_seed(hand, tmp_path):
+    """06's validation images are disjoint from those 05 chose lambda on only within one
+    seed's partition (split_seed 0 against 1 shared 92 images): a mismatch is refused."""
+    from helpers.cifar.data import held_out_slice
+    from helpers.workbook import results
+
+    perm = lambda seed: np.random.default_rng(seed).permutation(50000)  # noqa: E731
+    search, final = held_out_slice("search"), held_out_slice("final")
+    assert not set(perm(0)[search]) & set(perm(0)[final])  # one partition: disjoint
+    assert set(perm(0)[search]) & set(perm(1)[final])  # two: they overlap
+    for seed, refused in ((0, False), (1, True)):
+        results.save(tmp_path / "assignment" / "results", "05-lambda-fine-search",
+                     {"best": [{"lambda": 0.003}]}, {"split_seed": 0}, "assignment", time.time())
+        run = workbook.start({**defaults("06-best-lambda"), "build_dir": str(tmp_path),
+                              "split_seed": seed, "__session__": str(
+                                  profiles.NOTEBOOKS / "06-best-lambda.ipynb")})
+        if refused:
+            with pytest.raises(ValueError, match="split_seed 1 but 05-lambda-fine-search.*"
+                                                 "used split_seed 0"):
+                run.lam(-1.0)
+        else:
+            assert run.lam(-1.0) == 0.003

@@ -108,13 +108,36 @@ def choose(history: dict, window: int, fraction: float) -> dict:
             "stopped_at_eta": stopped, "measurements": len(at)}
 
 
-def verdict(retrained: dict, assignment: dict, margin: float) -> dict:
+def verdict(range_test: dict, assignment: dict) -> dict:
     """The range test's range against the assignment's on the best-lambda run, by the rule of
-    helpers.experiments.protocol (a paired one-sided t test at the 5 % level against a margin)
-    on validation: the retraining (07's "retrained") and 06's run share their seeds, so seed k
-    pairs with seed k. Arguments: accuracy_over_seeds of each ({part: {"values": ...}}); margin:
-    the rule's, in accuracy (07's `margin` parameter, in its results' parameters)."""
-    return protocol.paired_gain(retrained["val"]["values"], assignment["val"]["values"], margin)
+    helpers.experiments.protocol (a paired one-sided t test at the 5 % level against a margin,
+    07's `margin` parameter) on validation, seed k of 07's retraining paired with seed k of 06's
+    run. Arguments: the results of 07 (range_test: "retrained", "lambda", "parameters") and of
+    06 (assignment). ValueError when the two are not paired (check_paired)."""
+    check_paired(range_test, assignment)
+    return protocol.paired_gain(range_test["retrained"]["accuracy_over_seeds"]["val"]["values"],
+                                assignment["accuracy_over_seeds"]["val"]["values"],
+                                range_test["parameters"]["margin"])
+
+
+PAIRED = ("seeds", "split", "sizes", "lambda")  # what 07's retraining must share with 06's run
+
+
+def check_paired(range_test: dict, assignment: dict) -> None:
+    """ValueError unless 07's retraining and 06's run differ only by their eta range: the same
+    seeds in the same order, split (its validation images), lambda and settings otherwise."""
+    retrained = {**range_test["retrained"], "lambda": range_test.get("lambda")}
+    differ = [f"{k}: 06 has {assignment.get(k, 'none')!r}, 07 {retrained.get(k, 'none')!r}"
+              for k in PAIRED if k not in assignment or k not in retrained
+              or assignment[k] != retrained[k]]
+    mine, theirs = (dict(r.get("settings", {})) for r in (retrained, assignment))
+    for k in sorted(set(mine) | set(theirs) - {"eta_min", "eta_max"}):
+        if k not in ("eta_min", "eta_max") and mine.get(k) != theirs.get(k):
+            differ.append(f"settings {k}: 06 has {theirs.get(k)!r}, 07 {mine.get(k)!r}")
+    if differ:
+        raise ValueError("07's retraining is not paired with 06's run, so no paired verdict: "
+                         + "; ".join(differ) + ". Run both with the same seed, n_seeds, "
+                         "split_seed, lambda and training settings (one profile, make report)")
 
 
 def settings_of(settings, rise) -> dict:

@@ -76,7 +76,7 @@ def range_comparison_of(assignment: dict, range_test: dict) -> str:
     on validation (helpers.experiments.range_test.verdict)."""
     s, c = assignment["settings"], range_test["chosen"]
     new, old = range_test["retrained"]["accuracy_over_seeds"], assignment["accuracy_over_seeds"]
-    g = range_test_verdict(new, old, range_test["parameters"]["margin"])
+    g = range_test_verdict(range_test, assignment)
     return range_comparison([
         ("the assignment's", s["eta_min"], s["eta_max"], old),
         ("the range test's", c["eta_min"], c["eta_max"], new)]) + (

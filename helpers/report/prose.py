@@ -183,7 +183,7 @@ def range_test_after(run: dict, final: dict) -> str:
     rule's verdict (helpers.experiments.protocol); the test accuracy reported beside it."""
     c, s = run["chosen"], final["settings"]
     new, old = run["retrained"]["accuracy_over_seeds"], final["accuracy_over_seeds"]
-    g = range_test_verdict(new, old, run["parameters"]["margin"])
+    g = range_test_verdict(run, final)
     verdict = {"better": "better", "worse": "worse",
                "no measurable difference": "not measurably different"}[g["verdict"]]
     return (f"Retrained with $\\eta$ from {c['eta_min']:.3g} to {c['eta_max']:.3g} instead of "
