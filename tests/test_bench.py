@@ -104,7 +104,7 @@ def test_the_jobs_timed_are_the_reports():
     assignment's stacks as workers.chunks cuts them, one job per (row, seed) of the bonus."""
     kinds = {kind["row"]: kind for kind in jobs.kinds(FULL)}
     assert [kinds[row]["networks"] for row in ("runs of 02, 03, 06, 07", "coarse search (04)",
-                                               "fine search (05)")] == [3, 50, 5]
+                                               "fine search (05)")] == [3, 13, 2]
     assert all(kinds[row]["recipe"] is None for row in list(kinds)[:3])
     full = FULL["recipe"]
     assert kinds["grid"]["recipe"] == full and kinds["grid"]["dropouts"] == [0, 0, 0.2, 0.2]

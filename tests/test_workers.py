@@ -214,7 +214,7 @@ def test_each_run_records_its_jobs_seconds_not_the_runs_inside_a_job(tmp_path, m
     lines = [json.loads(line) for line in record.read_text().splitlines()]
     assert len(lines) == 1 and lines[0]["workers"] == 2
     jobs = lines[0]["jobs"]
-    assert jobs[0] == pytest.approx(0.3, abs=0.1) and jobs[1] == pytest.approx(0.1, abs=0.05)
+    assert len(jobs) == 3 and jobs[0] >= 0.3 and min(jobs[1:]) >= 0.1  # each job's own
     assert jobs[0] <= lines[0]["wall"] < sum(jobs)  # side by side: wall and job seconds apart
     from helpers.workbook import build
 
