@@ -14,7 +14,9 @@ help: ## list the targets
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "variables: PROFILE=name (params/NAME.yaml; default assignment), DEVICE=cpu|cuda (every"
 	@echo "  training notebook on the torch engine on that device; default: numpy), JOBS=n"
-	@echo "  (notebooks at a time; default 1, as -jN), as in make report PROFILE=quick DEVICE=cuda"
+	@echo "  (notebooks at a time; default 1, as -jN), WORKERS=n (training jobs at a time; default"
+	@echo "  every core), DASK=tcp://host:8786 (the jobs on that Dask scheduler's workers), as in"
+	@echo "  make report PROFILE=quick DEVICE=cuda"
 
 setup: $(STAMP) ## create .venv with every dependency (torch pinned) and register the kernel
 
@@ -108,9 +110,15 @@ build/sections.mk: notebooks/sections.toml helpers/registry.py helpers/paths.py
 # with -j2, for a clean make report on two cores).
 JOBS ?= 1
 MAKEFLAGS += -j$(JOBS)
-# Every notebook runs on one BLAS thread, never more whatever -j: its trainings run as jobs
-# two at a time (helpers/training/workers.py), so both cores are busy and a job's digits do
-# not depend on -j or the machine. `make report` and `make -j2 report` give the same digits.
+# Every notebook runs on one BLAS thread, never more whatever -j: its trainings run as jobs,
+# one per core at a time (helpers/training/workers.py; WORKERS=n: n at a time), so every core
+# is busy and a job's digits depend on neither -j, WORKERS nor the machine's cores.
+# DASK=tcp://host:8786 sends the jobs' trainings to the workers of the Dask cluster whose
+# scheduler listens there (pip install -r requirements-dask.txt first): the same digits.
+WORKERS ?=
+DASK    ?=
+export WORKBOOK_WORKERS := $(WORKERS)
+export WORKBOOK_DASK    := $(DASK)
 
 .PHONY: report notebooks report-times pdf-tools pdf-tools-try check-data check-report
 
@@ -151,7 +159,7 @@ $(OUT)/environment.json: FORCE | $(STAMP) check-data
 # Before the first notebook: what will run, and how long each took in the last build (a dry
 # run of the same goals; WORKBOOK_PLAN keeps the dry run from planning again).
 .PHONY: plan
-plan: | $(STAMP) ## what make report (or the goals given) will run, and how long each took in the last build
+plan: | $(STAMP) ## what make report (or the goals given) will run, how long each took in the last build, and the last build projected on 1-16 cores
 	+@[ -n "$$WORKBOOK_PLAN" ] || WORKBOOK_PLAN=1 $(MAKE) --no-print-directory -n \
 	  $(or $(filter-out plan,$(MAKECMDGOALS)),report) PROFILE=$(PROFILE) 2>/dev/null | \
 	  $(PY) -m helpers.workbook.build --plan $(PROFILE) $(EXECUTED)

@@ -14,9 +14,11 @@ augmentation: the full recipe's row minus what the last report dropped). `steps`
 same shapes).
 
 `gains(shape, ...)`: why the report runs jobs: two one-thread jobs side by side
-(workers.run) against the same work on WORKERS BLAS threads, the coarse search's 100
+(workers.run) against the same work on TWO BLAS threads, the coarse search's 100
 networks as one stack and two seeds' jobs of the bonus's grid one after another.
 """
+
+import os
 
 from benchmarks import wide, workloads
 from benchmarks.harness import blas_threads
@@ -117,11 +119,12 @@ def _beside(job: dict) -> tuple:
 
 
 def gains(shape: dict, X, y, raw) -> list:
-    """(label, reference, {"jobs": two one-thread jobs side by side by workers.run,
-    "threads": the same work on workers.WORKERS BLAS threads}) of the coarse search
-    (shape["lambdas"] networks: cut in two stacks, or one stack) and of two seeds' jobs of the
-    bonus's grid (side by side, or one after another). raw: (X, y) of wide.D pixels."""
-    count, threads = shape["lambdas"], workers.WORKERS
+    """(label, reference, {"jobs": the one-thread jobs by workers.run on TWO workers,
+    "one": the same jobs on one worker, "threads": the same work on TWO BLAS threads}) of the
+    coarse search (shape["lambdas"] networks: cut by workers.chunks, or one stack) and of two
+    seeds' jobs of the bonus's grid (side by side, or one after another). raw: (X, y) of
+    wide.D pixels."""
+    count, threads = shape["lambdas"], TWO
     search = [workloads.our_steps(shape, X, y, workloads.lambdas(count)[part])
               for part in workers.chunks(count)]
     whole = workloads.our_steps(shape, X, y, workloads.lambdas(count))
@@ -131,14 +134,31 @@ def gains(shape: dict, X, y, raw) -> list:
     def seeds():
         return [steps(shape, grid, *raw, workloads.batches(at)) for _ in range(threads)]
 
-    def side_by_side(runs):
-        return lambda: workers.run(runs)
+    def side_by_side(runs, n=TWO):
+        return lambda: on_workers(n, workers.run, runs)
 
-    later = seeds()
-    return [(f"coarse search, {count} networks as {threads} jobs",
+    later, grids = seeds(), seeds()
+    return [(f"coarse search, {count} networks as {len(search)} jobs",
              f"one stack of {count} on {threads} BLAS threads",
-             {"jobs": side_by_side(search), "threads": blas_threads(whole, threads)}),
+             {"jobs": side_by_side(search), "one": side_by_side(search, 1),
+              "threads": blas_threads(whole, threads)}),
             (f"bonus grid, {threads} seeds' jobs",
              f"the jobs one after another on {threads} BLAS threads",
-             {"jobs": side_by_side(seeds()),
+             {"jobs": side_by_side(grids), "one": side_by_side(grids, 1),
               "threads": blas_threads(lambda: [run() for run in later], threads)})]
+
+
+TWO = 2  # goal 6 compares two workers with one, and with one stack on two BLAS threads
+
+
+def on_workers(n: int, fn, *args):
+    """fn(*args) with workers.count() == n (WORKBOOK_WORKERS set for the call)."""
+    before = os.environ.get(workers.WORKERS)
+    os.environ[workers.WORKERS] = str(n)
+    try:
+        return fn(*args)
+    finally:
+        if before is None:
+            os.environ.pop(workers.WORKERS)
+        else:
+            os.environ[workers.WORKERS] = before

@@ -78,8 +78,13 @@ def assert_job_rows(rows: list) -> None:
     one BLAS thread, judged by the median of the per-repetition ratios; then the workers' gain
     (two one-thread jobs against two BLAS threads), with its spread and no target."""
     kinds = jobs.kinds(QUICK)
-    steps, gains = rows[: len(kinds)], rows[len(kinds) :]
-    assert len(gains) == 2
+    steps, gains = rows[: len(kinds)], rows[len(kinds) :: 2]
+    efficiency = rows[len(kinds) + 1 :: 2]
+    assert len(gains) == 2 and len(efficiency) == 2
+    for row in efficiency:
+        assert row["what"].endswith("two-core efficiency, 2 workers against 1")
+        assert row["target"] == goals.TWO_CORES.text and row["met"] in (True, False)
+        assert row["reference"] == "the same jobs on one worker"
     for row, kind in zip(steps, kinds, strict=True):
         assert row["what"].startswith(kind["label"]) and "GFLOP/s" in row["what"]
         assert row["reference"].startswith("its products alone, one BLAS thread")
@@ -99,7 +104,7 @@ def test_the_jobs_timed_are_the_reports():
     assignment's stacks as workers.chunks cuts them, one job per (row, seed) of the bonus."""
     kinds = {kind["row"]: kind for kind in jobs.kinds(FULL)}
     assert [kinds[row]["networks"] for row in ("runs of 02, 03, 06, 07", "coarse search (04)",
-                                               "fine search (05)")] == [3, 50, 5]
+                                               "fine search (05)")] == [3, 13, 2]
     assert all(kinds[row]["recipe"] is None for row in list(kinds)[:3])
     full = FULL["recipe"]
     assert kinds["grid"]["recipe"] == full and kinds["grid"]["dropouts"] == [0, 0, 0.2, 0.2]
@@ -217,17 +222,22 @@ def _executed(folder, name: str, record: dict, duration: float) -> None:
 
 
 def test_report_rows_read_the_last_builds_records(tmp_path):
-    """A cached notebook counts its training (a clean build would train); a run in progress
-    (a dotted name) is not counted; the total is judged only once every notebook of the report
+    """A notebook's seconds are its wall; its training seconds are job-seconds and may exceed
+    the wall on a clean build (jobs side by side): only a build whose recorded jobs fall short
+    of its training read the cache, and then its estimate is not judged; a run in progress (a
+    dotted name) is not counted; the total is judged only once every notebook of the report
     (the registry's sections, then the report) has a record."""
     folder = tmp_path / "assignment"
     assert suite.report_rows(tmp_path, "assignment")[0].note.startswith("not measured")
     _executed(folder, "02-clr-one-cycle", {"seconds": 5.0, "train_seconds": 40.0}, 6.0)
     running = {"cells": [], "metadata": {"papermill": {"duration": 99.0}}}
     (folder / "notebooks" / "02-clr-one-cycle.running.ipynb").write_text(json.dumps(running))
+    jobs_file = folder / "notebooks" / ".02-clr-one-cycle.jobs"
+    jobs_file.write_text(json.dumps({"jobs": [0.1, 0.1], "wall": 0.2, "workers": 2}) + "\n")
     first, total = suite.report_rows(tmp_path, "assignment")
-    assert first.what == "notebook 02-clr-one-cycle, training 40.0 s of it"
-    assert first.median_s == 46.0 and first.note == "cached: ran in 6.0 s"
+    assert first.what == "notebook 02-clr-one-cycle, wall; training 40.0 job-s"
+    assert first.median_s == pytest.approx(6.0 + 39.8 / 2)  # the cache: its jobs over 2 workers
+    assert first.note.startswith("cached: ran in 6.0 s")
     assert total.met is None and total.note.startswith("incomplete, no record of ['01-")
     for name in [*registry.names(), "report"]:
         _executed(folder, name, {"seconds": 10.0}, 1.0)
@@ -235,6 +245,12 @@ def test_report_rows_read_the_last_builds_records(tmp_path):
     assert len(notebooks) == len(registry.names()) + 1 and total.met is True
     assert total.median_s == 10.0 * len(notebooks) and total.target == "< 1200 s"
     assert total.ratio == pytest.approx(total.median_s / goals.REPORT_BUDGET_S)
+    # a clean build of two workers: 40 job-seconds in 20 s of wall are not a cache read
+    _executed(folder, "02-clr-one-cycle", {"seconds": 20.0, "train_seconds": 40.0}, 20.0)
+    jobs_file.write_text(json.dumps({"jobs": [20.0, 20.0], "wall": 20.0, "workers": 2}) + "\n")
+    *notebooks, total = suite.report_rows(tmp_path, "assignment")
+    assert notebooks[1].median_s == 20.0 and total.met is True  # not 20 + 40
+    assert notebooks[1].note == "40 job-s in 1 run(s)"
 
 
 def test_the_whole_search_is_set_against_the_one_cycle_extrapolation(tmp_path):

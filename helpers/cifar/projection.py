@@ -51,7 +51,7 @@ def fit(X_train: np.ndarray, k: int, chunk: int = 5000) -> Projection:
     n, d = X_train.shape
     if not 1 <= k <= min(n, d):
         raise ValueError(f"k must be in 1 .. {min(n, d)} for {n} rows of {d} values, got {k}")
-    from helpers.training import workers  # the chunks' products two at a time
+    from helpers.training import workers  # the chunks' products side by side
 
     mean = X_train.mean(axis=0, dtype=np.float64)
 
@@ -60,8 +60,9 @@ def fit(X_train: np.ndarray, k: int, chunk: int = 5000) -> Projection:
         return (rows.T @ rows).astype(np.float64)
 
     scatter, starts = np.zeros((d, d)), range(0, n, chunk)
-    for j in range(0, len(starts), workers.WORKERS):  # a few d x d products held at a time
-        for product in workers.run([lambda i=i: part(i) for i in starts[j : j + workers.WORKERS]]):
+    at_once = min(workers.count(), 4)  # a few d x d products held at a time
+    for j in range(0, len(starts), at_once):
+        for product in workers.run([lambda i=i: part(i) for i in starts[j : j + at_once]]):
             scatter += product  # in chunk order: the same sum however the jobs ran
     variance, vectors = np.linalg.eigh(scatter / n)  # ascending
     top = vectors[:, ::-1][:, :k]

@@ -271,7 +271,7 @@ class Study:
         return [run for run, _ in done], sum(seconds for _, seconds in done), shared
 
     def train_jobs(self, jobs: list) -> None:
-        """Train the jobs not yet done, two at a time, the costliest first (both cores stay
+        """Train the jobs not yet done, count() at a time, the costliest first (every core stays
         busy to the end); each one's (run, seconds) kept by its key. Jobs of one seed that
         flip and shift alike (the full recipe's and the narrow row's) train together, their
         rows made once (train_recipes), each cached as its own run."""
@@ -299,11 +299,11 @@ class Study:
         def compute(missing):
             if len(missing) == 1:
                 split_, settings, args, kwargs = calls[missing[0]]
-                return [timed(train_recipe, split_, settings, *args,
-                                    progress=self.run.progress, **kwargs)]
+                return [workers.remote(timed, train_recipe, split_, settings, *args,
+                                       progress=self.run.progress, **kwargs)]
             stacks = [(calls[i][1], *calls[i][2], jobs[i].snapshots) for i in missing]
-            done = train_recipes(split, stacks, r.k, r.max_shift, r.p_flip,
-                                 self.run.progress, self.device)
+            done = workers.remote(train_recipes, split, stacks, r.k, r.max_shift, r.p_flip,
+                                  self.run.progress, self.device)
             return [(run, round(run[1]["seconds"]["total"], 2)) for run in done]
 
         return self.run.cached_together(train_recipe, calls, compute, Job.together(jobs))

@@ -25,7 +25,9 @@ never under a name make takes for finished.
   jupyter_client's shutdown_kernel interrupts a finished kernel that is still in a handler.
 """
 
+import contextlib
 import fcntl
+import io
 import json
 import os
 import re
@@ -45,6 +47,7 @@ NAME, MAKE = "WORKBOOK_NOTEBOOK", "WORKBOOK_MAKE"  # what helpers.workbook.secti
 JUPYTER_SESSION = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "JPY_API_TOKEN",
                    "VSCODE_IPYNB_FILE")
 DROPPED = ("over TCP without encryption", "KeyboardInterrupt caught in kernel")
+JOBS = "WORKBOOK_JOBS"  # helpers.training.workers.JOBS (not imported: numpy is slow to import)
 HEARTBEAT = 30.0  # seconds without a progress line before "still running"
 
 
@@ -109,9 +112,10 @@ def run(profile: str, name: str, folder: Path, device: str = "") -> int:
         command = [str(papermill), "-k", "python3", "--log-level", "WARNING",
                    "--no-progress-bar", "-f", str(parameters), str(NOTEBOOKS / f"{name}.ipynb"),
                    str(running)]
-        lines = folder / f".{name}.progress"
+        lines, jobs = folder / f".{name}.progress", folder / f".{name}.jobs"
         lines.write_text("")
-        env = {**environment(name), progress.VARIABLE: str(lines)}
+        jobs.write_text("")  # each run of jobs' seconds (helpers.training.workers), for plan
+        env = {**environment(name), progress.VARIABLE: str(lines), JOBS: str(jobs)}
         watcher = Watcher(name, lines)
         watcher.start()
         before = signal.signal(signal.SIGTERM, _interrupted)  # a kill ends as Ctrl-C does
@@ -198,6 +202,10 @@ def plan(profile: str, folder: Path, commands: str) -> str:
         lines.append(f"  about {progress.clock(sum(k for k in known if k is not None))} in all"
                      + ("" if all(k is not None for k in known) else ", for those with an "
                         "estimate"))
+    if timing.times(folder):
+        with contextlib.redirect_stdout(io.StringIO()) as projected:
+            timing.print_projection(folder)
+        lines.append(projected.getvalue().rstrip())
     return "\n".join(lines)
 
 

@@ -62,7 +62,64 @@ def print_times(folder) -> None:
           + "".join(f"{v:10.1f}" for v in total.values()))
 
 
+def job_runs(folder, name: str) -> list:
+    """The runs of jobs a notebook's last build recorded (helpers.training.workers: one
+    {"jobs": [seconds], "wall": seconds, "workers": n} a run, FOLDER/.NAME.jobs); [] if none."""
+    path = resolve(folder) / f".{name}.jobs"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def longest_first(jobs: list, workers: int) -> float:
+    """Seconds the jobs take on `workers` workers, each job given, longest first, to the
+    worker free soonest."""
+    loads = [0.0] * max(1, workers)
+    for seconds in sorted(jobs, reverse=True):
+        loads[loads.index(min(loads))] += seconds
+    return max(loads)
+
+
+def projected(wall: float, runs: list, workers: int) -> float:
+    """A notebook's seconds on `workers` cores: what ran outside its jobs (its wall less the
+    runs' walls) plus each run's jobs longest first on that many workers."""
+    outside = max(wall - sum(r["wall"] for r in runs), 0.0)
+    return outside + sum(longest_first(r["jobs"], workers) for r in runs)
+
+
+CORES = (1, 2, 4, 8, 16)
+
+
+def projection(folder, cores=CORES) -> dict | None:
+    """{"cores": {n: seconds of the notebooks one after another}, "job_seconds": their jobs'
+    sum, "longest": (notebook, its longest job's seconds)} from the last build in folder;
+    None when a notebook has no papermill time."""
+    found = times(folder)
+    if not found:
+        return None
+    runs = {name: job_runs(folder, name) for name in found}
+    jobs = [(s, name) for name, rs in runs.items() for r in rs for s in r["jobs"]]
+    return {"cores": {n: sum(projected(found[k], runs[k], n) for k in found) for n in cores},
+            "job_seconds": sum(s for s, _ in jobs),
+            "longest": max(jobs, default=(0.0, None))[::-1], "measured": sum(found.values())}
+
+
+def print_projection(folder) -> None:
+    """make report-times' and make plan's lines: the last build on 1 to 16 cores."""
+    p = projection(folder)
+    if p is None:
+        return
+    name, longest = p["longest"]
+    print(f"the last build's notebooks ({p['measured']:.0f} s measured) projected from its "
+          f"job records, longest job first, notebooks one after another:")
+    print("  " + ", ".join(f"{n} core(s) {s:.0f} s" for n, s in p["cores"].items()))
+    print(f"  bound by {p['job_seconds']:.0f} job-seconds and the longest job ({longest:.0f} s"
+          f"{f', {name}' if name else ''}); export and a core's share of other work not "
+          "included")
+
+
 if __name__ == "__main__":  # python -m helpers.workbook.timing build/<profile>/notebooks
     import sys
 
     print_times(sys.argv[1] if len(sys.argv) > 1 else "build/assignment/notebooks")
+    print_projection(sys.argv[1] if len(sys.argv) > 1 else "build/assignment/notebooks")
