@@ -108,8 +108,9 @@ class _stopped_by_interrupt:
 
     def __enter__(self):
         self.before = None
-        if threading.current_thread() is threading.main_thread():
-            before = signal.getsignal(signal.SIGINT)
+        before = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and \
+                before is not signal.SIG_IGN:  # a process that ignores Ctrl-C keeps doing so
 
             def interrupted(signum, frame):
                 progress.stop.set()
