@@ -96,9 +96,7 @@ PAPERMILL := $(VENV)/bin/papermill
 JUPYTER   := $(VENV)/bin/jupyter
 PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && echo yes)
 APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generic fonts-dejavu \
-             poppler-utils libjs-mathjax
-MATHJAX   := $(if $(wildcard /usr/share/javascript/mathjax/MathJax.js),\
-  --HTMLExporter.mathjax_url='file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full')
+             poppler-utils chromium
 # The sections, their order and dependencies come from the registry, notebooks/sections.toml
 # (SECTIONS, LONG, REPORT and one rule per `reads`), through build/sections.mk.
 include build/sections.mk
@@ -132,6 +130,12 @@ notebooks: $(SECTIONS:%=$(EXECUTED)/%.ipynb) ## run every section notebook of PR
 check-report: | $(STAMP) ## check build/PROFILE/report.pdf with poppler (every figure, listing and check of the registry), then make check-reference
 	@status=0; .ci/check-report $(OUT)/report.pdf || status=1; \
 	  $(PY) -m helpers.report.reference check $(PROFILE) || status=1; exit $$status
+
+# A reader's check: a copy of the HTML report in another folder, opened in headless Chromium with
+# the network off (.ci/check-html, seconds).
+.PHONY: check-html
+check-html: | $(STAMP) ## open a copy of build/PROFILE/report.html in headless chromium, offline: fails on raw TeX, a formula not drawn, an image not decoded or without alt text, anything loaded from outside it
+	@$(PY) .ci/check-html $(OUT)/report.html
 
 report-times: ## seconds each executed notebook of PROFILE took, and the total
 	@$(PY) -m helpers.workbook.timing $(EXECUTED)
@@ -172,10 +176,14 @@ FORCE:
 
 $(EXECUTED)/report.ipynb: notebooks/original.json
 
-$(OUT)/report.html: $(EXECUTED)/report.ipynb $(wildcard templates/dd2424-html/*)
-	$(JUPYTER) nbconvert --log-level WARN --to html --no-input --embed-images \
+# The HTML report is one file that renders anywhere: its formulas MathML, drawn by the browser
+# (helpers/report/mathml.py: a formula it cannot convert fails the build), its figures and
+# stylesheet inside it, no script (templates/dd2424-html). make check-html reads it as a reader.
+$(OUT)/report.html: $(EXECUTED)/report.ipynb $(wildcard templates/dd2424-html/*) helpers/report/mathml.py
+	$(JUPYTER) nbconvert --log-level WARN --to helpers.report.mathml.ReportExporter \
+	  --no-input --embed-images \
 	  --template dd2424-html --TemplateExporter.extra_template_basedirs=templates \
-	  --CoalesceStreamsPreprocessor.enabled=True $(MATHJAX) \
+	  --CoalesceStreamsPreprocessor.enabled=True \
 	  --output-dir $(OUT) --output report.tmp $< && mv -f $(OUT)/report.tmp.html $@
 
 $(OUT)/report.pdf: $(EXECUTED)/report.ipynb $(wildcard templates/dd2424/*)
@@ -183,14 +191,14 @@ $(OUT)/report.pdf: $(EXECUTED)/report.ipynb $(wildcard templates/dd2424/*)
 	  --TemplateExporter.extra_template_basedirs=templates \
 	  --output-dir $(OUT) --output report.tmp $< && mv -f $(OUT)/report.tmp.pdf $@
 
-pdf-tools: ## install pandoc, XeLaTeX, DejaVu fonts, poppler and a local MathJax for the report (root, apt-get)
+pdf-tools: ## install pandoc, XeLaTeX, DejaVu fonts, poppler (the PDF, check-report) and chromium (check-html, check-lab) (root, apt-get)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y --no-install-recommends $(APT_PDF)
 
-# make setup also installs the PDF tools where it can (root with apt-get) and they are
+# make setup also installs the PDF tools (and chromium) where it can (root with apt-get) and they are
 # missing; a failed install (offline, no mirror) only warns: the report then builds HTML only.
 HAVE_PDF_TOOLS := $(shell command -v xelatex >/dev/null && command -v pandoc >/dev/null && \
-  command -v pdftotext >/dev/null && [ -f /usr/share/javascript/mathjax/MathJax.js ] && echo yes)
+  command -v pdftotext >/dev/null && command -v chromium >/dev/null && echo yes)
 setup: $(if $(HAVE_PDF_TOOLS),,$(if $(shell [ "$$(id -u)" = 0 ] && command -v apt-get),pdf-tools-try))
 
 pdf-tools-try: ## pdf-tools, but only warn when they cannot be installed (used by setup)

@@ -213,7 +213,8 @@ def test_no_file_of_the_repository_points_outside_it():
 
 def generated(text: str) -> str:
     """`text` less every block the README's numbers are generated in."""
-    for start, end in ((readme.BEGIN, readme.END), readme.BEYOND, readme.INTRO, readme.TIMES):
+    for start, end in ((readme.BEGIN, readme.END), readme.BEYOND, readme.INTRO, readme.TIMES,
+                       readme.TOOK):
         while start in text:
             text = text[: text.index(start)] + text[text.index(end) + len(end):]
     return text
@@ -224,7 +225,7 @@ def test_the_readme_agrees_with_the_reference(capsys):
     status = readme.main(["--check"])
     assert status == 0, capsys.readouterr().out
     text = paths.README.read_text()
-    assert all(m in text for m in (*readme.INTRO, *readme.TIMES, *readme.BEYOND))
+    assert all(m in text for m in (*readme.INTRO, *readme.TIMES, *readme.BEYOND, *readme.TOOK))
 
 
 def test_no_number_of_the_readme_is_typed_outside_its_blocks():
@@ -234,7 +235,7 @@ def test_no_number_of_the_readme_is_typed_outside_its_blocks():
     assert re.findall(r"\d+\.\d+ ?%|± ?\d|about \d+ (?:minutes|min)|\d+ minutes", typed) == []
 
 
-@pytest.mark.parametrize("block", ["results", "intro", "beyond", "times"])
+@pytest.mark.parametrize("block", ["results", "intro", "beyond", "times", "took"])
 def test_an_edited_number_in_the_readme_is_caught(block, tmp_path, capsys):
     import re
 
@@ -248,3 +249,12 @@ def test_an_edited_number_in_the_readme_is_caught(block, tmp_path, capsys):
     assert readme.main(["--readme", str(path), "--check"]) == 1
     assert "differs from" in capsys.readouterr().out
     assert path.read_text() != text  # --check changes nothing
+
+
+def test_the_first_screens_time_is_the_whole_build_on_the_reference_machine():
+    entry = {"machine": {"cpu": "CPU X", "cores": 2}, "seconds": {"01": 120, "08": 330},
+             "results": {}}  # no finish times: the notebooks' own seconds, added up
+    assert readme.took(entry) == ("On the reference machine (CPU X, 2 cores) `make report` ran "
+                                  "its notebooks in 7.5 minutes.")
+    with pytest.raises(readme.ResultsMissing):
+        readme.took(None)

@@ -1,10 +1,11 @@
 """The README's generated blocks, rebuilt from the reference (notebooks/reference.json, which
 `make reference` writes from a build's results): python -m helpers.report.readme [--check].
 
-Blocks, each between its markers: `intro` (the bonus's protocol and final numbers), `results`
-(the table of the assignment's runs: the original, then each profile of PROFILES that the
-reference holds), `beyond` (the range test and the bonus), `times` (how long the reference's
-build took, and on what). Only the results table is required; a README without the other
+Blocks, each between its markers: `took` (how long the reference's `make report` took, for the
+first screen), `intro` (the bonus's protocol and final numbers), `results` (the table of the
+assignment's runs: the original, then each profile of PROFILES that the reference holds),
+`beyond` (the range test and the bonus), `times` (how long the reference's build took, where,
+and how it keeps the cores busy). Only the results table is required; a README without the other
 markers keeps its text. `--check` (run by the tests, hence by CI) fails when the README differs
 from what the reference gives."""
 
@@ -25,6 +26,7 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 BEYOND = "<!-- beyond:begin -->", "<!-- beyond:end -->"
 INTRO = "<!-- intro:begin -->", "<!-- intro:end -->"
 TIMES = "<!-- times:begin -->", "<!-- times:end -->"
+TOOK = "<!-- took:begin -->", "<!-- took:end -->"
 BEYOND_PROFILE = "assignment"  # the profile whose range test and bonus the README shows
 PROFILES = reference.PROFILES  # the columns after the original report's, in this order
 
@@ -140,6 +142,7 @@ def regenerate(text: str, path: Path, original: Path) -> str:
     entry = reference.load(path)["profiles"].get(BEYOND_PROFILE)
     text = between(text, INTRO, lambda: intro(runs))
     text = between(text, TIMES, lambda: times(entry))
+    text = between(text, TOOK, lambda: took(entry))
     return regenerate_beyond(text, runs)
 
 
@@ -196,6 +199,16 @@ def times(entry: dict | None) -> str:
             f"the ablation above). Each notebook keeps two cores busy (its trainings run as "
             f"jobs two at a time, one BLAS thread each, so `make report` and `make -j2 report` "
             f"give the same digits), and training found in the cache takes no time.")
+
+
+def took(entry: dict | None) -> str:
+    """One sentence: how long the reference's BEYOND_PROFILE `make report` ran, and on what."""
+    if entry is None:
+        raise ResultsMissing(f"the reference has no `{BEYOND_PROFILE}` profile")
+    m = entry["machine"]
+    seconds = span(entry) or sum(s or 0 for s in entry["seconds"].values())
+    return (f"On the reference machine ({m['cpu']}, {plural(m['cores'], 'core')}) `make report` "
+            f"ran its notebooks in {seconds / 60:.1f} minutes.")
 
 
 def span(entry: dict) -> float | None:
