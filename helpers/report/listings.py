@@ -110,8 +110,8 @@ def _shared(search: dict) -> str:
 def bonus_times(run: dict) -> str:
     """Where the bonus's training time went: each side-by-side search on the search split
     (networks x seeds), the final split's members, and the total (seconds as trained, also
-    when this build read them from the cache; the sum over the jobs, which run two at a time,
-    so about twice the wall time they took). A row trained beside the full recipe, sharing
+    when this build read them from the cache; the sum over the jobs, which run one per core at
+    a time, so about the cores times the wall time they took). A row trained beside the full recipe, sharing
     its rows (helpers.experiments.bonus.train_recipes), counts its own steps: the rows' flips,
     shifts and projection are in the full recipe's seconds."""
     n = len(run["protocol"]["seeds"])
@@ -120,6 +120,6 @@ def bonus_times(run: dict) -> str:
     f = run["final_split"]
     lines.append(f"final split: {len(f['seeds'])} independent members, {f['seconds']:.0f} s")
     total = sum(g["seconds"] for g in run["searches"].values()) + f["seconds"]
-    lines.append(f"total training: {total:.0f} s ({total / 60:.1f} min) of one-thread jobs, two "
-                 f"at a time (helpers/training/workers.py)")
+    lines.append(f"total training: {total:.0f} s ({total / 60:.1f} min) of one-thread jobs, one "
+                 f"per core at a time (helpers/training/workers.py)")
     return "\n".join(lines)

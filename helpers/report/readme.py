@@ -196,9 +196,9 @@ def times(entry: dict | None) -> str:
                f"about {plural(round(total / 60), 'minute')} in all ")
             + f"on {m['cpu']} ({plural(m['cores'], 'core')}), "
             f"{bonus / 60:.1f} of them in the bonus (its training time, row by row, is under "
-            f"the ablation above). Each notebook keeps two cores busy (its trainings run as "
-            f"jobs two at a time, one BLAS thread each, so `make report` and `make -j2 report` "
-            f"give the same digits), and training found in the cache takes no time.")
+            f"the ablation above). Each notebook keeps every core busy (its trainings run as "
+            f"jobs, one per core at a time, one BLAS thread each, so the digits depend on "
+            f"neither the cores nor `make -j2`), and training found in the cache takes no time.")
 
 
 def took(entry: dict | None) -> str:
