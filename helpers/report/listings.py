@@ -111,9 +111,9 @@ def bonus_times(run: dict) -> str:
     """Where the bonus's training time went: each side-by-side search on the search split
     (networks x seeds), the final split's members, and the total (seconds as trained, also
     when this build read them from the cache; the sum over the jobs, which run one per core at
-    a time, so about the cores times the wall time they took). A row trained beside the full recipe, sharing
-    its rows (helpers.experiments.bonus.train_recipes), counts its own steps: the rows' flips,
-    shifts and projection are in the full recipe's seconds."""
+    a time, so about the cores times the wall time they took). A row trained beside the full
+    recipe, sharing its rows (helpers.experiments.bonus.train_recipes), counts its own steps:
+    the rows' flips, shifts and projection are in the full recipe's seconds."""
     n = len(run["protocol"]["seeds"])
     lines = [f"{label}: {len(g['pairs'])} network(s) side by side x {n} seeds, "
              f"{g['seconds']:.0f} s{_shared(g)}" for label, g in run["searches"].items()]
