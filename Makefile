@@ -14,9 +14,9 @@ help: ## list the targets
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "variables: PROFILE=name (params/NAME.yaml; default assignment), DEVICE=cpu|cuda (every"
 	@echo "  training notebook on the torch engine on that device; default: numpy), JOBS=n"
-	@echo "  (notebooks at a time; default 1, as -jN), WORKERS=n (training jobs at a time; default"
-	@echo "  every core), DASK=tcp://host:8786 (the jobs on that Dask scheduler's workers), as in"
-	@echo "  make report PROFILE=quick DEVICE=cuda"
+	@echo "  (notebooks at a time; default one per 4 cores, at least 1), WORKERS=n (training"
+	@echo "  jobs at a time; default every core), DASK=tcp://host:8786 (the jobs on that Dask"
+	@echo "  scheduler's workers), as in make report PROFILE=quick DEVICE=cuda"
 
 setup: $(STAMP) ## create .venv with every dependency (torch pinned) and register the kernel
 
@@ -102,11 +102,15 @@ APT_PDF   := pandoc texlive-xetex texlive-fonts-recommended texlive-plain-generi
 include build/sections.mk
 build/sections.mk: notebooks/sections.toml helpers/registry.py helpers/paths.py
 	@mkdir -p build && python3 -m helpers.registry makefile > $@.tmp && mv -f $@.tmp $@
-# One notebook at a time unless told otherwise (JOBS=2 or make -j2 report: two at a time, the
-# same digits): each notebook keeps both cores busy with its jobs, and two notebooks at once
+# One notebook at a time on up to 7 cores unless told otherwise (JOBS=2 or make -j2 report: two
+# at a time, the same digits): each notebook keeps both cores busy with its jobs, and two at once
 # slowed each other as much as they filled each other's idle moments (543 s serial, 548 s
 # with -j2, for a clean make report on two cores).
-JOBS ?= 1
+# On more cores, one notebook per four cores (helpers.workbook.timing.at_once): independent
+# notebooks (04 beside 01-03, 08 beside 06 and 07) then overlap their serial parts and their
+# last, lonely jobs; make plan projects both.
+JOBS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); \
+  echo $$(( n / 4 > 1 ? n / 4 : 1 )))
 MAKEFLAGS += -j$(JOBS)
 # Every notebook runs on one BLAS thread, never more whatever -j: its trainings run as jobs,
 # one per core at a time (helpers/training/workers.py; WORKERS=n: n at a time), so every core

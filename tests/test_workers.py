@@ -236,6 +236,24 @@ def test_the_projection_puts_the_longest_job_first_on_the_free_worker():
     assert timing.projected(10.0, runs, 2) == pytest.approx(3.5 + 4 + 2)
 
 
+def test_make_j_overlaps_independent_notebooks_and_waits_for_what_they_read():
+    from helpers.workbook import timing
+
+    phases = {"a": [[1.0], [4.0, 4.0]], "b": [[2.0]], "c": [[1.0], [3.0]]}
+    reads = {"c": ["a"]}
+    # one core: everything one after another
+    assert timing.make_j(phases, reads, 1, 3) == pytest.approx(15.0)
+    # two cores, any notebooks at once: b beside a (a's second job waits for b's core until
+    # 2, so a ends at 6); c only after a: 6 + 1 + 3
+    assert timing.make_j(phases, reads, 2, 3) == pytest.approx(10.0)
+    assert timing.make_j(phases, {}, 2, 3) < timing.make_j(phases, reads, 2, 3)
+    # one notebook at a time: a, then b, then c, each phase's jobs on both cores
+    assert timing.make_j(phases, reads, 2, 1) == pytest.approx(1 + 4 + 2 + 1 + 3)
+    assert [timing.at_once(n) for n in (1, 2, 4, 8, 16)] == [1, 1, 1, 2, 4]
+    with pytest.raises(ValueError, match="wait on one another"):
+        timing.make_j({"a": [[1.0]], "b": [[1.0]]}, {"a": ["b"], "b": ["a"]}, 2, 2)
+
+
 def test_the_dask_cluster_gives_the_threads_digits_and_gets_the_data_once(monkeypatch):
     """A LocalCluster of two worker processes: the same stack, every digit as in threads,
     the data set scattered once (to every worker) for all its jobs."""

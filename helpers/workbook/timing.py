@@ -90,16 +90,81 @@ def projected(wall: float, runs: list, workers: int) -> float:
 CORES = (1, 2, 4, 8, 16)
 
 
-def projection(folder, cores=CORES) -> dict | None:
-    """{"cores": {n: seconds of the notebooks one after another}, "job_seconds": their jobs'
-    sum, "longest": (notebook, its longest job's seconds)} from the last build in folder;
-    None when a notebook has no papermill time."""
+def at_once(cores: int) -> int:
+    """Notebooks make runs at once on `cores` cores by default (the Makefile's JOBS): one per
+    four cores, at least one (each notebook's jobs fill the cores; independent notebooks then
+    overlap their serial parts and their last, lonely jobs)."""
+    return max(1, cores // 4)
+
+
+def make_j(phases: dict, reads: dict, cores: int, notebooks: int) -> float:
+    """Seconds `make -jNOTEBOOKS` takes on `cores` cores (list scheduling, simulated): a
+    notebook starts when those it reads have finished and fewer than `notebooks` run; it is
+    phases one after another (phases[name]: [[seconds of each job], ...], its serial part a
+    phase of one job); every job of every running notebook's current phase shares the cores,
+    the longest first, each to the core free soonest."""
+    import heapq
+
+    t, free, running, done, started, queue = 0.0, cores, [], set(), [], []
+    step, left = {}, {}
+
+    def begin(name):
+        phase = phases[name][step[name]]
+        left[name] = len(phase)
+        queue.extend((seconds, name) for seconds in phase)
+        if not phase:
+            advance(name)
+
+    def advance(name):
+        step[name] += 1
+        if step[name] < len(phases[name]):
+            begin(name)
+        else:
+            done.add(name)
+
+    while len(done) < len(phases):
+        for name in phases:  # in make's (the registry's) order
+            if name not in step and len(started) - len(done & set(started)) < notebooks \
+                    and all(r in done for r in reads.get(name, ())):
+                step[name] = 0
+                started.append(name)
+                begin(name)
+        queue.sort(reverse=True)
+        while free and queue:
+            seconds, name = queue.pop(0)
+            heapq.heappush(running, (t + seconds, name))
+            free -= 1
+        if not running:
+            raise ValueError(f"the notebooks cannot all run: {sorted(set(phases) - done)} "
+                             "wait on one another")
+        t, name = heapq.heappop(running)
+        free += 1
+        left[name] -= 1
+        if left[name] == 0:
+            advance(name)
+    return t
+
+
+def projection(folder, cores=CORES, registry=None) -> dict | None:
+    """{"cores": {n: seconds of the notebooks one after another}, "make_j": {n: seconds under
+    make's default -j on n cores (at_once), the notebooks in the registry's order of reads},
+    "job_seconds": their jobs' sum, "longest": (notebook, its longest job's seconds)} from the
+    last build in folder; None when a notebook has no papermill time."""
+    from helpers import registry as sections
+
     found = times(folder)
     if not found:
         return None
     runs = {name: job_runs(folder, name) for name in found}
     jobs = [(s, name) for name, rs in runs.items() for r in rs for s in r["jobs"]]
+    entries = (registry or sections.load())["sections"]
+    reads = {e["notebook"]: e["reads"] for e in entries}
+    reads["report"] = [e["notebook"] for e in entries]
+    phases = {name: [[max(found[name] - sum(r["wall"] for r in runs[name]), 0.0)]]
+              + [r["jobs"] for r in runs[name]] for name in found}
+    reads = {name: [r for r in reads.get(name, []) if r in found] for name in found}
     return {"cores": {n: sum(projected(found[k], runs[k], n) for k in found) for n in cores},
+            "make_j": {n: make_j(phases, reads, n, at_once(n)) for n in cores},
             "job_seconds": sum(s for s, _ in jobs),
             "longest": max(jobs, default=(0.0, None))[::-1], "measured": sum(found.values())}
 
@@ -111,8 +176,11 @@ def print_projection(folder) -> None:
         return
     name, longest = p["longest"]
     print(f"the last build's notebooks ({p['measured']:.0f} s measured) projected from its "
-          f"job records, longest job first, notebooks one after another:")
-    print("  " + ", ".join(f"{n} core(s) {s:.0f} s" for n, s in p["cores"].items()))
+          f"job records, longest job first:")
+    print("  notebooks one after another: "
+          + ", ".join(f"{n} core(s) {s:.0f} s" for n, s in p["cores"].items()))
+    print("  make's default -j (one notebook per 4 cores, each after those it reads): "
+          + ", ".join(f"{n} core(s) {s:.0f} s" for n, s in p["make_j"].items()))
     print(f"  bound by {p['job_seconds']:.0f} job-seconds and the longest job ({longest:.0f} s"
           f"{f', {name}' if name else ''}); export and a core's share of other work not "
           "included")
