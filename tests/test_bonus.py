@@ -437,3 +437,69 @@ def test_final_trains_the_chosen_rows_and_the_members_runs_as_one_set_of_jobs(mo
     assert [b for b in batches if b] == [2 + 3]  # its 2 seeds and 3 members at once
     assert chosen == alone.chosen_row(recipe)
     assert final == alone.train_final(recipe, members=3, seed=10, snapshot_cycles=1)
+
+
+# The budget axis and test-time flips
+
+
+def test_the_budget_axis_judges_length_dropout_and_flips_at_the_length_they_are_used_at():
+    study = tiny_study()
+    study.full_recipe([1e-3], [0.3])
+    study.without("augmentation", "without flips and shifts", max_shift=0, p_flip=0.0)
+    base = study.chosen()
+    rows = study.at_length(3, [0.3])
+    assert [r["component"] for r in rows] == ["longer training", "dropout at length",
+                                              "flips at length"]
+    assert all(r["adds"] and r["gain"]["n"] == 3 for r in rows)
+    longer, dropout, flips = rows
+    assert longer["recipe"] == base.but(cycles=3).to_dict()
+    assert dropout["recipe"]["dropout"] == 0.3 and dropout["recipe"]["cycles"] == 3
+    assert (flips["recipe"]["p_flip"], flips["recipe"]["max_shift"]) == (0.5, 0)
+    # the gains are the row minus what it is judged against, seed by seed: the longer row
+    # against its own runs read at the end of the base's cycles (the same networks)
+    end = 2 * base.cycles * study.run.settings_for(study.search).n_s
+    curve = study.curves[longer["row"]]
+    short = curve["val"][curve["epochs"].index(end * 8 / 48)]
+    assert longer["gain"]["gain"] == pytest.approx(longer["val"]["mean"] - short)
+    for row in (dropout, flips):
+        assert row["gain"]["gain"] == pytest.approx(row["val"]["mean"] - longer["val"]["mean"])
+    assert max(study.curves[longer["row"]]["epochs"]) == pytest.approx(3 * 2 * 12 * 8 / 48)
+    with pytest.raises(ValueError, match="more than the chosen recipe's"):
+        study.at_length(1, [0.3])
+
+
+def test_chosen_takes_the_budget_axis_components_only_with_the_longer_training():
+    def study_with(longer_kept, flips_kept):
+        study = tiny_study()
+        study.recipe = bonus.Recipe(m=1000, lam=1e-3, k=256, cycles=6)
+        for component, kept, change in [("longer training", longer_kept, {"cycles": 12}),
+                                        ("flips at length", flips_kept,
+                                         {"cycles": 12, "p_flip": 0.5})]:
+            study.rows.append({"component": component, "adds": True, "kept": kept,
+                               "recipe": study.recipe.but(**change).to_dict()})
+        return study.chosen()
+
+    assert study_with(True, True) == bonus.Recipe(m=1000, lam=1e-3, k=256, cycles=12,
+                                                   p_flip=0.5)
+    assert study_with(True, False) == bonus.Recipe(m=1000, lam=1e-3, k=256, cycles=12)
+    assert study_with(False, True) == bonus.Recipe(m=1000, lam=1e-3, k=256, cycles=6)
+
+
+def test_test_time_flips_are_a_row_judged_on_the_chosen_networks_and_used_when_kept():
+    study = tiny_study(signal=0.5)
+    study.full_recipe([1e-3], [0.3])
+    recipe = study.recipe
+    chosen, final = study.chosen_and_final(recipe, members=2, seed=10, snapshot_cycles=1,
+                                           test_flips=True)
+    row = study.rows[-1]
+    assert row["component"] == "test-time flips" and row["adds"] and row["gain"]["n"] == 3
+    runs, j = study._runs["full recipe"], study._network["full recipe"]
+    X, y = study.search.X_val, study.search.y_val
+    with_flips = [bonus.ensemble_accuracy([(c, [ensemble.take(p, j)])], X, y, flips=True)
+                  for p, _, _, c in runs]
+    assert row["val"]["values"] == with_flips
+    assert final["test_time_flips"] is row["kept"]
+    plain = study.train_final(recipe, members=2, seed=10, snapshot_cycles=1, flips=False)
+    flipped = study.train_final(recipe, members=2, seed=10, snapshot_cycles=1, flips=True)
+    assert plain["single"]["test"] != flipped["single"]["test"]  # the flips are used
+    assert tables.ablation(study.rows).count("\n") == len(study.rows) + 3
