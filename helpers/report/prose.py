@@ -227,7 +227,29 @@ def bonus(run: dict) -> str:
             f"it is better, the projection (which saves work) unless it is worse. The chosen "
             f"recipe is then trained on the final split ({run['final']['sizes']['train']:,} / "
             f"{run['final']['sizes']['val']:,}) by {plural(p['members'], 'independent member')}, "
-            f"each its own seed, and the test set is read once, for it and its ensembles.")
+            f"each its own seed, and the test set is read once, for it and its ensembles."
+            + budget_axis(run))
+
+
+def budget_axis(run: dict) -> str:
+    """What the rows that add a component said (the budget axis, test-time flips), or ""."""
+    added = [row for row in run["rows"] if row.get("adds")]
+    longer = next((row for row in added if row["component"] == "longer training"), None)
+    said = ""
+    if longer:
+        cycles = longer["recipe"]["cycles"]
+        said += (f" Then the budget axis: the recipe the rows chose, trained "
+                 f"{plural(cycles, 'cycle')} ({4 * cycles} epochs), against its own runs read "
+                 f"at the end of its own cycles, and at that length dropout and flips (without "
+                 f"shifts) added, each against the longer recipe without them, paired by seed "
+                 f"and judged by the same rule; they join the chosen recipe only with the longer "
+                 f"training.")
+    if any(row["component"] == "test-time flips" for row in added):
+        said += (" Test-time flips (each network's scores of an image and of its mirror image "
+                 "averaged before the softmax) are a row too, judged on the chosen recipe's "
+                 "networks on the search split, and used on the final split only if they "
+                 "stay.")
+    return said
 
 
 def bonus_changes(run: dict) -> str:
