@@ -555,7 +555,10 @@ class Study:
           probability p_flip and no shifts (the mirror images projected once: no arithmetic a
           step), against the longer row.
 
-        chosen() then adds what the rule kept, the components at length only with the length."""
+        Each row also carries over_chosen: its paired gain over the recipe the rows chose, at
+        that recipe's length (the longer runs read at its last cycle end: the same seeds'
+        networks). chosen() takes a row at length whose component is better and that is better
+        than the chosen recipe itself; of several, the one of highest validation."""
         base = self.chosen()
         if cycles <= base.cycles:
             raise ValueError(f"long_cycles must be more than the chosen recipe's {base.cycles} "
@@ -586,6 +589,8 @@ class Study:
             self.grid(labels[1], flipped, [base.lam], [base.dropout])
             rows.append(self.row(f"{cycles} cycles with flips (p = {p_flip:g}, no shifts)",
                                  flipped, labels[1], 0, "flips at length", against=plain))
+        for row in rows:  # each against the recipe chosen so far, at its own length
+            row["over_chosen"] = protocol.paired_gain(row["val"]["values"], short, self.margin)
         return rows
 
     def test_time_flips(self, recipe: Recipe) -> dict:
@@ -616,19 +621,20 @@ class Study:
         """The full recipe without each component the rule did not keep, in row order; a
         dropout rate the rule dropped stays dropped when a later row (the narrow network's,
         whose search offers dropout again) would bring it back. Then the budget axis
-        (at_length): the longer training when the rule kept it, and with it each component
-        the rule kept at that length."""
+        (at_length): of its rows whose component the rule kept and that the rule finds better
+        than the recipe chosen so far (over_chosen), the one of highest mean validation (ties
+        to the first); none such: the recipe stays as the rows chose it."""
         recipe, dropped = self.recipe, set()
         for row in self.rows:
             if row.get("component") in REMOVES and row["kept"] is False:
                 recipe = recipe.but(**REMOVES[row["component"]](row["recipe"]))
                 dropped.add(row["component"])
         recipe = recipe.but(dropout=0.0) if "dropout" in dropped else recipe
-        added = {row["component"]: row for row in self.rows
-                 if row.get("component") in ADDS and row["kept"]}
-        if "longer training" in added:
-            for component, row in added.items():
-                recipe = recipe.but(**ADDS[component](row["recipe"]))
+        winners = [row for row in self.rows if row.get("component") in ADDS and row["kept"]
+                   and row.get("over_chosen", {}).get("verdict") == protocol.VERDICTS[0]]
+        if winners:
+            best = max(winners, key=lambda row: row["val"]["mean"])  # max keeps the first tie
+            recipe = recipe.but(**{key: best["recipe"][key] for key in ADDS_FIELDS})
         return recipe
 
     def chosen_and_final(self, recipe: Recipe, members: int, seed: int,
@@ -773,12 +779,9 @@ REMOVES = {
 }
 
 
-# What adding a component on the budget axis changes (Study.at_length), for chosen()
-ADDS = {
-    "longer training": lambda r: {"cycles": r["cycles"]},
-    "dropout at length": lambda r: {"dropout": r["dropout"], "lam": r["lam"]},
-    "flips at length": lambda r: {"p_flip": r["p_flip"], "max_shift": r["max_shift"]},
-}
+# The budget axis's rows (Study.at_length), and the fields a row chosen from them sets
+ADDS = ("longer training", "dropout at length", "flips at length")
+ADDS_FIELDS = ("cycles", "dropout", "lam", "p_flip", "max_shift")
 
 
 def verdict_of(with_component, without_component, saves_work: bool,
