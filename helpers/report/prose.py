@@ -242,8 +242,10 @@ def budget_axis(run: dict) -> str:
                  f"{plural(cycles, 'cycle')} ({4 * cycles} epochs), against its own runs read "
                  f"at the end of its own cycles, and at that length dropout and flips (without "
                  f"shifts) added, each against the longer recipe without them, paired by seed "
-                 f"and judged by the same rule; they join the chosen recipe only with the longer "
-                 f"training.")
+                 f"and judged by the same rule; a row at length joins the chosen recipe when its "
+                 f"component is better and the rule finds it better than the recipe chosen so "
+                 f"far (the same seeds at that recipe's length); of several, the one of highest "
+                 f"validation.")
     if any(row["component"] == "test-time flips" for row in added):
         said += (" Test-time flips (each network's scores of an image and of its mirror image "
                  "averaged before the softmax) are a row too, judged on the chosen recipe's "
@@ -266,6 +268,10 @@ def bonus_changes(run: dict) -> str:
                      f"the first layer {32 * 32 * 3:,} inputs an image"
                      + (f" instead of {k}" if k else "") + ", the slowest row by far); the "
                      "`paper` profile runs it.")
+    if not run["parameters"].get("long_cycles"):
+        lines.append("- **the budget axis** (the chosen recipe trained longer, with and without "
+                     "dropout and flips at that length): not run in this profile (its rows train "
+                     "each seed twice as long, three times over); the `paper` profile runs it.")
     return "\n".join(lines)
 
 
