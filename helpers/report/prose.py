@@ -10,7 +10,8 @@ from helpers.experiments.range_test import verdict as range_test_verdict
 from helpers.report.formatting import gain, mean_std, pc, plural
 
 BOUNDS = {"autograd": 1e-10, "finite_difference": 1e-6}  # what "the gradients are correct" means
-TARGETS = (0.58, 0.60)  # the bonus's targets: one network, and an ensemble (test accuracy)
+TARGETS = (0.60, 0.615)  # the bonus's targets (SPEC.md, raised once the first were met): one
+# network, and an ensemble (test accuracy)
 
 
 def intro(R: dict, profile: str) -> str:
@@ -299,8 +300,8 @@ def bonus_after(run: dict, targets=TARGETS) -> str:
     else:
         said += f", and {which}"
     met = lambda ok: "met" if ok else "not met"  # noqa: E731
-    return said + (f". Targets: {100 * targets[0]:.0f} % for one network "
-                   f"({met(one['mean'] >= targets[0])}), {100 * targets[1]:.0f} % for an ensemble "
+    return said + (f". Targets: {100 * targets[0]:g} % for one network "
+                   f"({met(one['mean'] >= targets[0])}), {100 * targets[1]:g} % for an ensemble "
                    f"({met(bool(group) and group['test'] >= targets[1])}).")
 
 
