@@ -6,6 +6,19 @@ from numpy.lib.stride_tricks import sliding_window_view
 SIDE, CHANNELS = 32, 3  # a row is 3 channel planes of 32 x 32 pixels, row-major
 
 
+def mirror_permutation() -> np.ndarray:
+    """The columns of a row mirrored left-right: X[:, MIRROR] holds at pixel (c, i, j) the pixel
+    (c, i, 31 - j) of X, what flip_shift gives with a flip and no translation. A fixed
+    permutation of the 3072 values (its own inverse): the flipped images' projections can be
+    computed once (helpers.experiments.bonus.mirrored_features)."""
+    pixels = np.arange(CHANNELS * SIDE * SIDE).reshape(CHANNELS, SIDE, SIDE)
+    return np.ascontiguousarray(pixels[:, :, ::-1].reshape(-1))
+
+
+MIRROR = mirror_permutation()
+MIRROR.flags.writeable = False
+
+
 def flip_shift(X: np.ndarray, rng: np.random.Generator, max_shift: int = 3,
                p_flip: float = 0.5, out: np.ndarray | None = None) -> np.ndarray:
     """A randomly mirrored and translated copy of the mini-batch X (n, 3072); X is unchanged.

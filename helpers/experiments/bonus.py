@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from helpers.cifar import projection
-from helpers.cifar.augment import flip_shift_torch, gather_flip_shift
+from helpers.cifar.augment import MIRROR, draws, flip_shift_torch, gather_flip_shift
 from helpers.clock import timed
 from helpers.digest import array_digest
 from helpers.experiments import protocol
@@ -83,17 +83,60 @@ def features(split, k: int):
         return _PROJECTED[key]
 
 
-def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float, device=None):
+_MIRRORED = {}  # (split, k) -> the training rows' mirror images, projected: two kept
+
+
+def mirrored_features(split, k: int) -> np.ndarray:
+    """The training images mirrored left-right (augment.MIRROR, a fixed permutation of the
+    pixels), projected by features(split, k)'s projection: (n, k) float32, computed once per
+    split and k, in chunks (no mirrored copy of the raw rows is held whole). Row i is what
+    the pixel-space flip of image i, then the projection, gives, up to float rounding."""
+    if k == 0:
+        raise ValueError("mirrored_features is for projected rows (k > 0): raw rows are "
+                         "mirrored as they are gathered")
+    _, proj = features(split, k)
+    key = (array_digest(split.X_train), k)
+    with _FITTING:
+        if key not in _MIRRORED:
+            if len(_MIRRORED) >= 2:
+                _MIRRORED.pop(next(iter(_MIRRORED)))
+            X = split.X_train
+            rows = np.concatenate([proj(X[i : i + 5000][:, MIRROR])
+                                   for i in range(0, X.shape[0], 5000)])
+            rows.flags.writeable = False
+            _MIRRORED[key] = rows
+        return _MIRRORED[key]
+
+
+def rows_hook(split, proj, seed: int, max_shift: int, p_flip: float, device=None, k: int = 0):
     """train()'s rows seam: each mini-batch flipped and shifted in pixel space (its own stream,
     seed), then projected; None without augmentation. device: None for numpy; a torch device:
     the raw training rows held there once, the flips, shifts and projection done there, drawn
-    from a torch generator seeded from the same stream (the same distribution, other draws)."""
+    from a torch generator seeded from the same stream (the same distribution, other draws).
+
+    Flips without shifts on projected rows (max_shift 0, k > 0, proj features(split, k)'s):
+    no arithmetic a step. The mirror images' projections are computed once
+    (mirrored_features) and stacked under the rows' own, [Z; Z_mirrored] (2n, k); a step
+    gathers row i + n flip_i, its flips drawn from the same stream as the pixel-space path's
+    (augment.draws: the same flips, numpy), so it gives those rows up to float rounding."""
     if not (0 <= max_shift < 32 and 0 <= p_flip <= 1):
         raise ValueError(f"max_shift must be in 0..31 and p_flip in [0, 1], got {max_shift} "
                          f"and {p_flip}")
     if max_shift == 0 and p_flip == 0:
         return None
     rng = stream("augmentation", seed)
+    if max_shift == 0 and proj is not None and k:
+        data, _ = features(split, k)
+        n = data.X_train.shape[0]
+        stacked = np.concatenate([data.X_train, mirrored_features(split, k)])
+        if device is not None:
+            import torch
+
+            rows = to_device(stacked, device)
+            generator = torch_generator(rng, rows.device)
+            return lambda index, t: rows[index + n * (torch.rand(
+                len(index), generator=generator, device=rows.device) < p_flip).long()]
+        return lambda index, t: stacked[index + n * draws(rng, len(index), 0, p_flip)[0]]
     if device is not None:
         X = to_device(split.X_train, device)
         project = (lambda Z: Z) if proj is None else projection.on_device(proj, device)  # noqa: E731
@@ -142,7 +185,7 @@ def train_recipes(split, stacks, k: int = 0, max_shift: int = 0, p_flip: float =
             raise ValueError(f"snapshots must be in 0 .. {settings.cycles} (the run's cycles), "
                              f"got {snapshots}")
     data, proj = features(split, k)
-    rows = rows_hook(split, proj, first.seed, max_shift, p_flip, device)
+    rows = rows_hook(split, proj, first.seed, max_shift, p_flip, device, k)
     if rows is not None and len(stacks) > 1:
         rows = SharedRows(rows)
     runs, kept = [], []
@@ -188,14 +231,24 @@ def inputs(carried, X):
                                  float(carried["explained"]))(X)
 
 
-def ensemble_accuracy(groups, X, y) -> float:
+def probabilities(params, carried, X, flips: bool = False) -> np.ndarray:
+    """Every network's class probabilities (N, K, n) on the raw rows X, read through the run's
+    projection; flips: test-time flips, the scores of each image and of its mirror image
+    averaged before the softmax (helpers.model.ensemble.flip_averaged)."""
+    Z = inputs(carried, X)
+    if not flips:
+        return ensemble.probabilities(params, Z)
+    return ensemble.flip_averaged(params, Z, inputs(carried, np.asarray(X)[:, MIRROR]))
+
+
+def ensemble_accuracy(groups, X, y, flips: bool = False) -> float:
     """Accuracy of the ensemble of every network in groups [(carried projection, [params])]:
     each group's networks read X through their own run's projection; probabilities averaged
-    over all networks (helpers.model.ensemble.average, one projection per group)."""
+    over all networks (helpers.model.ensemble.average, one projection per group); flips:
+    each network with test-time flips (probabilities)."""
     total, count = 0.0, 0
     for carried, members in groups:
-        Z = inputs(carried, X)
-        total = total + sum(ensemble.probabilities(p, Z).sum(axis=0) for p in members)
+        total = total + sum(probabilities(p, carried, X, flips).sum(axis=0) for p in members)
         count += sum(p["W1"].shape[0] for p in members)
     return float(((total / count).argmax(axis=0) == np.asarray(y)).mean())
 
@@ -355,15 +408,20 @@ class Study:
 
     # rows
 
-    def row(self, label: str, recipe: Recipe, grid: str, network: int, component=None) -> dict:
+    def row(self, label: str, recipe: Recipe, grid: str, network: int, component=None,
+            against=None) -> dict:
         """A row: network `network` of grid `grid`'s runs, validation per seed, its mean curve;
-        with component, the component's paired gain (full recipe minus this row) and verdict."""
+        with component, the component's paired gain (full recipe minus this row) and verdict;
+        with against (per-seed validation of the same seeds without the component), a row that
+        adds the component: its gain is this row minus against ("adds": True)."""
         runs = self._runs[grid]
         curves = [curves_of(h)[network] for _, h, _, _ in runs]
         val = [c[1][-1] for c in curves]
         row = {"row": label, "recipe": recipe.to_dict(), "val": over_seeds(val),
                "component": component, "seconds": self.searches[grid]["seconds"]}
-        if component is not None:
+        if component is not None and against is not None:
+            row.update(verdict_of(val, against, False, self.margin), adds=True)
+        elif component is not None:
             row.update(verdict_of(self.full["val"]["values"], val, component in SAVES_WORK,
                                   self.margin))
         self.rows.append(row)
@@ -483,24 +541,109 @@ class Study:
         self.rows += rows
         return rows
 
+    def at_length(self, cycles: int, dropouts, p_flip: float = 0.5) -> list:
+        """The budget axis: the recipe the rows so far chose (chosen()), trained `cycles` cycles
+        instead of its own, one run per seed, on the search split. Rows, each judged by the rule
+        at this length, paired by seed (same initialisation and mini-batches):
+
+        - longer training: the recipe at `cycles` cycles against the same runs read at the end
+          of its own cycles (the triangular schedule of fewer cycles is the first cycles of
+          this one, as shorter());
+        - dropout at length (when the recipe has none): the best rate of `dropouts` above 0, in
+          the same runs (the networks side by side, so paired), against the longer row;
+        - flips at length (when the recipe has no augmentation): horizontal flips with
+          probability p_flip and no shifts (the mirror images projected once: no arithmetic a
+          step), against the longer row.
+
+        Each row also carries over_chosen: its paired gain over the recipe the rows chose, at
+        that recipe's length (the longer runs read at its last cycle end: the same seeds'
+        networks). chosen() takes a row at length whose component is better and that is better
+        than the chosen recipe itself; of several, the one of highest validation."""
+        base = self.chosen()
+        if cycles <= base.cycles:
+            raise ValueError(f"long_cycles must be more than the chosen recipe's {base.cycles} "
+                             f"cycles, got {cycles}")
+        longer = base.but(cycles=cycles)
+        rates = [p for p in dropouts if p > 0] if base.dropout == 0 else []
+        flipped = base.but(cycles=cycles, p_flip=p_flip, max_shift=0) \
+            if p_flip > 0 and not (base.max_shift or base.p_flip) else None
+        labels = (f"{cycles} cycles", f"{cycles} cycles with flips")
+        jobs = self._grid_jobs(labels[0], longer,
+                               grid_pairs([base.lam], [base.dropout, *rates]), 0)
+        if flipped is not None:
+            jobs += self._grid_jobs(labels[1], flipped, [(base.lam, base.dropout)], 0)
+        self.train_jobs(jobs)  # both grids' seeds as one set of jobs
+        self.grid(labels[0], longer, [base.lam], [base.dropout, *rates])
+        end = 2 * base.cycles * self.run.settings_for(self.search).n_s
+        short = [dict(zip(*curves_of(h)[0], strict=True))[end]
+                 for _, h, _, _ in self._runs[labels[0]]]
+        rows = [self.row(f"longer training: {cycles} cycles, not {base.cycles}", longer,
+                         labels[0], 0, "longer training", against=short)]
+        plain = rows[0]["val"]["values"]
+        if rates:
+            j = self.best(labels[0], rates)
+            lam, p = self.searches[labels[0]]["pairs"][j]
+            rows.append(self.row(f"{cycles} cycles with dropout {p:g}", longer.but(dropout=p),
+                                 labels[0], j, "dropout at length", against=plain))
+        if flipped is not None:
+            self.grid(labels[1], flipped, [base.lam], [base.dropout])
+            rows.append(self.row(f"{cycles} cycles with flips (p = {p_flip:g}, no shifts)",
+                                 flipped, labels[1], 0, "flips at length", against=plain))
+        for row in rows:  # each against the recipe chosen so far, at its own length
+            row["over_chosen"] = protocol.paired_gain(row["val"]["values"], short, self.margin)
+        return rows
+
+    def test_time_flips(self, recipe: Recipe) -> dict:
+        """Test-time flips for `recipe`'s networks on the search split (the row that trained
+        them: chosen_row first): per seed, the validation accuracy with each network's scores
+        of an image and its mirror image averaged (probabilities) against the same network
+        without, both evaluated here alike; paired, judged by the rule; it adds work (two
+        evaluations an image), so it stays only when better."""
+        row = self._row_of(recipe)
+        if row is None:
+            raise ValueError(f"no row trained {recipe.describe()}: chosen_row(recipe) first")
+        runs, j = self._runs[row["row"]], self._network[row["row"]]
+        X, y = self.search.X_val, self.search.y_val
+        nets = [(proj, [ensemble.take(p, j)]) for p, _, _, proj in runs]
+        plain = [ensemble_accuracy([net], X, y) for net in nets]
+        flipped = [ensemble_accuracy([net], X, y, flips=True) for net in nets]
+        new = {"row": "with test-time flips (each image's and its mirror image's scores "
+                      "averaged)",
+               "recipe": recipe.to_dict(), "val": over_seeds(flipped),
+               "component": "test-time flips", "seconds": 0.0, "adds": True,
+               **verdict_of(flipped, plain, False, self.margin)}
+        self.rows.append(new)
+        return new
+
     # the choice, and the final split
 
     def chosen(self) -> Recipe:
         """The full recipe without each component the rule did not keep, in row order; a
         dropout rate the rule dropped stays dropped when a later row (the narrow network's,
-        whose search offers dropout again) would bring it back."""
+        whose search offers dropout again) would bring it back. Then the budget axis
+        (at_length): of its rows whose component the rule kept and that the rule finds better
+        than the recipe chosen so far (over_chosen), the one of highest mean validation (ties
+        to the first); none such: the recipe stays as the rows chose it."""
         recipe, dropped = self.recipe, set()
         for row in self.rows:
             if row.get("component") in REMOVES and row["kept"] is False:
                 recipe = recipe.but(**REMOVES[row["component"]](row["recipe"]))
                 dropped.add(row["component"])
-        return recipe.but(dropout=0.0) if "dropout" in dropped else recipe
+        recipe = recipe.but(dropout=0.0) if "dropout" in dropped else recipe
+        winners = [row for row in self.rows if row.get("component") in ADDS and row["kept"]
+                   and row.get("over_chosen", {}).get("verdict") == protocol.VERDICTS[0]]
+        if winners:
+            best = max(winners, key=lambda row: row["val"]["mean"])  # max keeps the first tie
+            recipe = recipe.but(**{key: best["recipe"][key] for key in ADDS_FIELDS})
+        return recipe
 
     def chosen_and_final(self, recipe: Recipe, members: int, seed: int,
-                         snapshot_cycles: int) -> tuple:
+                         snapshot_cycles: int, test_flips: bool = False) -> tuple:
         """(chosen_row(recipe), train_final(recipe, ...)): their runs (the chosen recipe's
         seeds on the search split where no row trained it, its members on the final split)
-        trained as one set of jobs first, both cores busy to the end."""
+        trained as one set of jobs first, both cores busy to the end. test_flips: test-time
+        flips judged on the chosen recipe's search runs first (test_time_flips), and used on
+        the final split when the rule keeps them."""
         check_final(members, snapshot_cycles)
         jobs = [] if self._row_of(recipe) else \
             self._grid_jobs("chosen recipe", recipe, [(recipe.lam, recipe.dropout)], 0)
@@ -508,7 +651,9 @@ class Study:
         jobs += Job.per_seed(self.final, recipe, [(recipe.lam, recipe.dropout)],
                              member_seeds(seed, members), cycles, "the final split's members")
         self.train_jobs(jobs)
-        return self.chosen_row(recipe), self.train_final(recipe, members, seed, snapshot_cycles)
+        chosen = self.chosen_row(recipe)
+        flips = bool(test_flips and self.test_time_flips(recipe)["kept"])
+        return chosen, self.train_final(recipe, members, seed, snapshot_cycles, flips)
 
     def _row_of(self, recipe: Recipe) -> dict | None:
         """The row that trained `recipe`, if one did."""
@@ -525,9 +670,11 @@ class Study:
         self.grid(label, recipe, [recipe.lam], [recipe.dropout])
         return self.row(label, recipe, label, 0)
 
-    def train_final(self, recipe: Recipe, members: int, seed: int, snapshot_cycles: int) -> dict:
+    def train_final(self, recipe: Recipe, members: int, seed: int, snapshot_cycles: int,
+                    flips: bool = False) -> dict:
         """The chosen recipe on the final split, `members` independent runs (member_seeds);
-        the test set read once: each network, their ensemble, their snapshots' ensemble."""
+        the test set read once: each network, their ensemble, their snapshots' ensemble;
+        flips: every network with test-time flips (chosen on the search split)."""
         check_final(members, snapshot_cycles)
         data, snapshot_cycles = self.final, min(snapshot_cycles, recipe.cycles)
         runs, seconds = self.train(self.final, recipe, [(recipe.lam, recipe.dropout)],
@@ -536,7 +683,7 @@ class Study:
         nets = [(proj, [p]) for p, _, _, proj in runs]  # each on its own run's projection
         shots = [(proj, list(snaps.values())) for _, _, snaps, proj in runs]
         acc = lambda part, groups: ensemble_accuracy(  # noqa: E731
-            groups, getattr(data, f"X_{part}"), getattr(data, f"y_{part}"))
+            groups, getattr(data, f"X_{part}"), getattr(data, f"y_{part}"), flips)
         return {"recipe": recipe.to_dict(), "seeds": member_seeds(seed, members),
                 "single": {part: over_seeds([acc(part, [n]) for n in nets])
                            for part in ("val", "test")},
@@ -545,8 +692,9 @@ class Study:
                 "snapshot_ensemble": {"members": sum(len(g) for _, g in shots),
                                       "cycles": snapshot_cycles,
                                       "val": acc("val", shots), "test": acc("test", shots)},
-                "agreement": agreement([(proj, p) for p, _, _, proj in runs], data.X_test),
-                "seconds": seconds}
+                "agreement": agreement([(proj, p) for p, _, _, proj in runs], data.X_test,
+                                       flips),
+                "test_time_flips": flips, "seconds": seconds}
 
 
 def check_final(members: int, snapshot_cycles: int) -> None:
@@ -615,8 +763,8 @@ class Job:
         """Floating-point operations a step, about: the networks' products, plus the projection
         of each augmented mini-batch (rows projected once otherwise)."""
         r, n, d = self.recipe, 100, self.recipe.k or 3072
-        augmented = r.max_shift or r.p_flip
-        return 2 * n * (len(self.pairs) * r.m * (2 * d + 30) + (3072 * r.k if augmented else 0))
+        # shifts: each batch projected; flips alone are gathered from rows projected once
+        return 2 * n * (len(self.pairs) * r.m * (2 * d + 30) + (3072 * r.k if r.max_shift else 0))
 
 
 UNTESTED = "not tested (one ensemble of the seeds: nothing to pair it with)"
@@ -631,6 +779,11 @@ REMOVES = {
 }
 
 
+# The budget axis's rows (Study.at_length), and the fields a row chosen from them sets
+ADDS = ("longer training", "dropout at length", "flips at length")
+ADDS_FIELDS = ("cycles", "dropout", "lam", "p_flip", "max_shift")
+
+
 def verdict_of(with_component, without_component, saves_work: bool,
                margin: float = protocol.MARGIN) -> dict:
     """The paired gain of a component (with it minus without it, per seed), the rule's
@@ -640,11 +793,11 @@ def verdict_of(with_component, without_component, saves_work: bool,
             "saves_work": saves_work}
 
 
-def agreement(members: list, X) -> float:
+def agreement(members: list, X, flips: bool = False) -> float:
     """Mean over pairs of members [(carried projection, params)] of the fraction of images X
-    (raw rows, each member reading them through its own projection) given the same class."""
-    classes = [ensemble.probabilities(p, inputs(proj, X))[0].argmax(axis=0)
-               for proj, p in members]
+    (raw rows, each member reading them through its own projection) given the same class;
+    flips: each with test-time flips."""
+    classes = [probabilities(p, proj, X, flips)[0].argmax(axis=0) for proj, p in members]
     pairs = [(a, b) for i, a in enumerate(classes) for b in classes[i + 1 :]]
     return float(np.mean([(a == b).mean() for a, b in pairs])) if pairs else 1.0
 

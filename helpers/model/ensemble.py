@@ -15,6 +15,24 @@ def probabilities(params: dict, X, chunk: int = 5000) -> np.ndarray:
     return np.concatenate(parts, axis=-1)
 
 
+def flip_averaged(params: dict, X, X_mirrored, chunk: int = 5000) -> np.ndarray:
+    """Test-time flips: p = softmax((s(x) + s(mirror x)) / 2) of every network, (N, K, n)
+    float64, from the rows X (n, d) and their mirror images X_mirrored (n, d), as the network
+    reads them (projected by the run's own projection). The scores are averaged, not the
+    probabilities: the network with flips is one classifier whose score is the mean of its two
+    views' scores (a linear average before the softmax); an ensemble of such networks then
+    averages their probabilities like any other (average)."""
+    params, X, X_mirrored = ({k: to_numpy(v) for k, v in params.items()}, to_numpy(X),
+                             to_numpy(X_mirrored))
+    if X.shape != X_mirrored.shape:
+        raise ValueError(f"an image and its mirror image pair up: got {X.shape} and "
+                         f"{X_mirrored.shape}")
+    parts = [softmax((scores(params, X[i : i + chunk])[0].astype(np.float64)
+                      + scores(params, X_mirrored[i : i + chunk])[0].astype(np.float64)) / 2)
+             for i in range(0, X.shape[0], chunk)]
+    return np.concatenate(parts, axis=-1)
+
+
 def average(members: list, X) -> np.ndarray:
     """The ensemble's probabilities (K, n): the mean of p over every network of every member.
 

@@ -96,7 +96,9 @@ def bonus_listing(chosen: dict, final: dict) -> str:
         f"ensemble of the {group['members']} members: validation {pc(group['val'])}, test "
         f"{pc(group['test'])} (members agree on {pc(final['agreement'])} of test images)",
         f"ensemble of their last {shots['cycles']} cycle ends ({shots['members']} networks): "
-        f"validation {pc(shots['val'])}, test {pc(shots['test'])}"])
+        f"validation {pc(shots['val'])}, test {pc(shots['test'])}",
+        *(["every network with test-time flips (its scores of each image and of its mirror "
+           "image averaged)"] if final.get("test_time_flips") else [])])
 
 def _shared(search: dict) -> str:
     """What a search's runs shared their rows with, for bonus_times ("" for nothing)."""

@@ -10,7 +10,8 @@ from helpers.experiments.range_test import verdict as range_test_verdict
 from helpers.report.formatting import gain, mean_std, pc, plural
 
 BOUNDS = {"autograd": 1e-10, "finite_difference": 1e-6}  # what "the gradients are correct" means
-TARGETS = (0.58, 0.60)  # the bonus's targets: one network, and an ensemble (test accuracy)
+TARGETS = (0.60, 0.615)  # the bonus's targets (SPEC.md, raised once the first were met): one
+# network, and an ensemble (test accuracy)
 
 
 def intro(R: dict, profile: str) -> str:
@@ -227,7 +228,31 @@ def bonus(run: dict) -> str:
             f"it is better, the projection (which saves work) unless it is worse. The chosen "
             f"recipe is then trained on the final split ({run['final']['sizes']['train']:,} / "
             f"{run['final']['sizes']['val']:,}) by {plural(p['members'], 'independent member')}, "
-            f"each its own seed, and the test set is read once, for it and its ensembles.")
+            f"each its own seed, and the test set is read once, for it and its ensembles."
+            + budget_axis(run))
+
+
+def budget_axis(run: dict) -> str:
+    """What the rows that add a component said (the budget axis, test-time flips), or ""."""
+    added = [row for row in run["rows"] if row.get("adds")]
+    longer = next((row for row in added if row["component"] == "longer training"), None)
+    said = ""
+    if longer:
+        cycles = longer["recipe"]["cycles"]
+        said += (f" Then the budget axis: the recipe the rows chose, trained "
+                 f"{plural(cycles, 'cycle')} ({4 * cycles} epochs), against its own runs read "
+                 f"at the end of its own cycles, and at that length dropout and flips (without "
+                 f"shifts) added, each against the longer recipe without them, paired by seed "
+                 f"and judged by the same rule; a row at length joins the chosen recipe when its "
+                 f"component is better and the rule finds it better than the recipe chosen so "
+                 f"far (the same seeds at that recipe's length); of several, the one of highest "
+                 f"validation.")
+    if any(row["component"] == "test-time flips" for row in added):
+        said += (" Test-time flips (each network's scores of an image and of its mirror image "
+                 "averaged before the softmax) are a row too, judged on the chosen recipe's "
+                 "networks on the search split, and used on the final split only if they "
+                 "stay.")
+    return said
 
 
 def bonus_changes(run: dict) -> str:
@@ -244,6 +269,10 @@ def bonus_changes(run: dict) -> str:
                      f"the first layer {32 * 32 * 3:,} inputs an image"
                      + (f" instead of {k}" if k else "") + ", the slowest row by far); the "
                      "`paper` profile runs it.")
+    if not run["parameters"].get("long_cycles"):
+        lines.append("- **the budget axis** (the chosen recipe trained longer, with and without "
+                     "dropout and flips at that length): not run in this profile (its rows train "
+                     "each seed twice as long, three times over); the `paper` profile runs it.")
     return "\n".join(lines)
 
 
@@ -271,8 +300,8 @@ def bonus_after(run: dict, targets=TARGETS) -> str:
     else:
         said += f", and {which}"
     met = lambda ok: "met" if ok else "not met"  # noqa: E731
-    return said + (f". Targets: {100 * targets[0]:.0f} % for one network "
-                   f"({met(one['mean'] >= targets[0])}), {100 * targets[1]:.0f} % for an ensemble "
+    return said + (f". Targets: {100 * targets[0]:g} % for one network "
+                   f"({met(one['mean'] >= targets[0])}), {100 * targets[1]:g} % for an ensemble "
                    f"({met(bool(group) and group['test'] >= targets[1])}).")
 
 

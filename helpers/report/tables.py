@@ -62,7 +62,9 @@ __all__ = ["ablation", "grid", "reproduction", "settings_table", "settings_capti
 # spells each row out.
 SHORT = {"dropout": "no dropout", "augmentation": "no flip/shift", "width": "narrow",
          "projection": "raw pixels", "training length": "shorter", "ensemble": "no ensemble",
-         "snapshots": "no snapshots"}
+         "snapshots": "no snapshots", "longer training": "longer",
+         "dropout at length": "long + dropout", "flips at length": "long + flips",
+         "test-time flips": "test flips"}
 WIDTHS = (17, 18, 18, 33, 14)  # the columns' shares of the PDF's text width, in dashes
 
 
