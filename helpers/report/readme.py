@@ -183,11 +183,8 @@ def intro(runs: dict) -> str:
 
 def times(entry: dict | None) -> str:
     """How long the notebooks of the reference's BEYOND_PROFILE build took, and where."""
-    if entry is None:
-        raise ResultsMissing(f"the reference has no `{BEYOND_PROFILE}` profile")
-    seconds, m = entry["seconds"], entry["machine"]
-    total, bonus = sum(s or 0 for s in seconds.values()), seconds.get(NOTEBOOK["bonus"]) or 0
-    wall = span(entry)
+    m, total = _build(entry)
+    bonus, wall = entry["seconds"].get(NOTEBOOK["bonus"]) or 0, span(entry)
     return (f"The reference's `{BEYOND_PROFILE}` build ran its notebooks in "
             + (f"{wall / 60:.1f} minutes from the first start to the last finish, two at a "
                f"time (their own times add up to {total / 60:.1f} minutes) "
@@ -203,12 +200,18 @@ def times(entry: dict | None) -> str:
 
 def took(entry: dict | None) -> str:
     """One sentence: how long the reference's BEYOND_PROFILE `make report` ran, and on what."""
-    if entry is None:
-        raise ResultsMissing(f"the reference has no `{BEYOND_PROFILE}` profile")
-    m = entry["machine"]
-    seconds = span(entry) or sum(s or 0 for s in entry["seconds"].values())
+    m, total = _build(entry)
+    seconds = span(entry) or total
     return (f"On the reference machine ({m['cpu']}, {plural(m['cores'], 'core')}) `make report` "
             f"ran its notebooks in {seconds / 60:.1f} minutes.")
+
+
+def _build(entry: dict | None) -> tuple:
+    """(machine, its notebooks' seconds added up) of the reference's BEYOND_PROFILE entry;
+    ResultsMissing without one."""
+    if entry is None:
+        raise ResultsMissing(f"the reference has no `{BEYOND_PROFILE}` profile")
+    return entry["machine"], sum(s or 0 for s in entry["seconds"].values())
 
 
 def span(entry: dict) -> float | None:
